@@ -1,0 +1,62 @@
+"""The `agatha` command: one entry point for plan, policy, cost, local platform and ops.
+
+Subcommands load lazily (``COMMANDS`` maps a name to ``module:attribute``) so that
+`agatha status` never pays for importing the Pulumi SDKs. Exit codes are a contract:
+0 success, 1 operational failure (``AgathaError`` / ``click.ClickException``), 2 usage.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+from typing import Any
+
+import click
+
+from agatha.errors import AgathaError
+
+COMMANDS: dict[str, str] = {
+    "plan": "agatha.commands.plan:plan",
+    "config": "agatha.commands.config:config",
+}
+
+
+class LazyGroup(click.Group):
+    """A click group whose subcommands are imported only when invoked."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, _, attribute = target.partition(":")
+        command = getattr(importlib.import_module(module_name), attribute)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{target} is not a click command")
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except AgathaError as exc:
+            # Operational failures: the message says what was wrong and what to do.
+            raise click.ClickException(str(exc)) from exc
+
+
+@click.group(cls=LazyGroup)
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details to stderr.")
+def cli(verbose: bool) -> None:
+    """Run the AgathaAI platform: plan, check, estimate, run locally and operate it."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()
