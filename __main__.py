@@ -37,7 +37,15 @@ network = Network(
         alb_ingress_ipv6_cidrs=ingress_v6,
     ),
 )
-data = Data(prefix, DataArgs(config=config.data, network=network, tags=tags("data")))
+data = Data(
+    prefix,
+    DataArgs(
+        config=config.data,
+        network=network,
+        worker_timeout_seconds=config.compute.worker_timeout_seconds,
+        tags=tags("data"),
+    ),
+)
 compute = Compute(
     prefix,
     ComputeArgs(
