@@ -19,6 +19,7 @@ from agatha.errors import AgathaError
 COMMANDS: dict[str, str] = {
     "plan": "agatha.commands.plan:plan",
     "config": "agatha.commands.config:config",
+    "cost": "agatha.cost.cli:cost",
 }
 
 

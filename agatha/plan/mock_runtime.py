@@ -42,8 +42,9 @@ class RecordingMocks(pulumi_mocks.Mocks):
             args.typ, args.name, dict(args.inputs), region=self.region, import_id=args.resource_id
         )
 
-    def call(self, args: pulumi_mocks.MockCallArgs) -> dict:
-        return mock_values.call_result(args.token, dict(args.args), region=self.region)
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
+        # (result, []) not (result, None): the mock monitor iterates the failures list.
+        return mock_values.call_result(args.token, dict(args.args), region=self.region), []
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -54,7 +55,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[PlannedResource] = []
         self.stack_outputs: dict[str, Any] = {}
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
+    def RegisterResource(self, request: Any) -> Any:
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -113,9 +114,7 @@ def evaluate_program(
     region: str = "us-east-1",
 ) -> ResourceGraph:
     """Run a small inline program (policy and component tests) with explicit config."""
-    engine_config = {
-        k: v if isinstance(v, str) else _json(v) for k, v in (config or {}).items()
-    }
+    engine_config = {k: v if isinstance(v, str) else _json(v) for k, v in (config or {}).items()}
     return contextvars.Context().run(
         _evaluate_in_context,
         program,
@@ -176,8 +175,8 @@ async def _run_and_collect_exports(program: Callable[[], None], monitor: Recordi
     for name, value in outputs.items():
         resolved = pulumi.Output.from_input(massage(value, []))
         is_secret = await resolved.is_secret()
-        monitor.stack_outputs[name] = SECRET_PLACEHOLDER if is_secret else plain(
-            await resolved.future()
+        monitor.stack_outputs[name] = (
+            SECRET_PLACEHOLDER if is_secret else plain(await resolved.future())
         )
 
 

@@ -36,7 +36,7 @@ def _short_hash(text: str) -> str:
 
 def _service_of(type_token: str) -> str:
     # "aws:sqs/queue:Queue" -> "sqs"
-    return type_token.split(":")[1].split("/")[0] if ":" in type_token else "resource"
+    return type_token.split(":")[1].split("/", maxsplit=1)[0] if ":" in type_token else "resource"
 
 
 def resource_state(
@@ -141,7 +141,12 @@ def call_result(token: str, args: dict[str, Any], *, region: str) -> dict[str, A
             "id": ACCOUNT_ID,
         }
     if token in ("aws:index/getRegion:getRegion",):
-        return {"name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com"}
+        return {
+            "name": region,
+            "region": region,
+            "id": region,
+            "endpoint": f"ec2.{region}.amazonaws.com",
+        }
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
     if token == "cloudflare:index/getIpRanges:getIpRanges":

@@ -10,7 +10,10 @@ from agatha.plan.graph import PlannedResource, ResourceGraph
 def render_text(graph: ResourceGraph) -> str:
     """A tree of type and name under their parents, like `pulumi preview`."""
     stack_urn = f"urn:pulumi:{graph.stack}::{graph.project}::pulumi:pulumi:Stack::"
-    lines = [f"     Type{' ' * 52}Name", f" +   pulumi:pulumi:Stack{' ' * 37}{graph.project}-{graph.stack}"]
+    lines = [
+        f"     Type{' ' * 52}Name",
+        f" +   pulumi:pulumi:Stack{' ' * 37}{graph.project}-{graph.stack}",
+    ]
     children: dict[str | None, list[PlannedResource]] = {}
     for resource in graph:
         parent = resource.parent

@@ -33,7 +33,9 @@ def available_stacks(root: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
 
 
-def load_stack_settings(root: Path, stack: str, overrides: dict[str, Any] | None = None) -> StackSettings:
+def load_stack_settings(
+    root: Path, stack: str, overrides: dict[str, Any] | None = None
+) -> StackSettings:
     """Merge project defaults, the stack file and ``overrides`` (full ``ns:key`` names)."""
     project_doc = _read_yaml(root / "Pulumi.yaml")
     project = str(project_doc.get("name", "agatha"))

@@ -61,7 +61,7 @@ def test_program_errors_are_reported_with_the_stack() -> None:
     def broken() -> None:
         raise RuntimeError("boom")
 
-    with pytest.raises(ProgramError, match="stack 'test' failed.*boom"):
+    with pytest.raises(ProgramError, match=r"stack 'test' failed.*boom"):
         evaluate_program(broken)
 
 

@@ -1,0 +1,1 @@
+"""Monthly AWS cost estimate of a stack from its offline plan (no Pulumi cost tool exists)."""
