@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-RENDERERS = ("text", "json")
+RENDERERS = ("text", "json", "mermaid")
 
 
 @click.command()
@@ -29,7 +29,9 @@ def plan(stack: str, output_format: str, root: Path) -> None:
 def do_plan(*, stack: str, output_format: str, root: Path) -> str:
     """Evaluate ``stack`` under the mock runtime and render it."""
     from agatha.plan.mock_runtime import evaluate_stack
+    from agatha.plan.mermaid import render_mermaid
     from agatha.plan.render import render_json, render_text
 
     graph = evaluate_stack(stack, root=root.resolve())
-    return render_json(graph) if output_format == "json" else render_text(graph)
+    renderers = {"json": render_json, "mermaid": render_mermaid, "text": render_text}
+    return renderers[output_format](graph)

@@ -7,7 +7,7 @@ from typing import Any
 
 from agatha.cost.pricing import FREE_TYPES, PRICERS, CostLine
 from agatha.cost.tables import CostInputs
-from agatha.plan.graph import PlannedResource, ResourceGraph
+from agatha.plan.graph import ResourceGraph
 
 
 @dataclass
@@ -48,20 +48,6 @@ class CostReport:
         }
 
 
-def layer_of(resource: PlannedResource, graph: ResourceGraph) -> str:
-    """The layer owning a resource: its nearest ``agatha:<layer>:*`` component ancestor."""
-    parent = resource.parent
-    while parent:
-        try:
-            owner = graph.by_urn(parent)
-        except KeyError:
-            break
-        if owner.type.startswith("agatha:"):
-            return owner.type.split(":")[1]
-        parent = owner.parent
-    return "other"
-
-
 def estimate(graph: ResourceGraph, inputs: CostInputs) -> CostReport:
     """Price every custom resource of ``graph``; nothing unknown is silently zero."""
     report = CostReport(
@@ -79,7 +65,7 @@ def estimate(graph: ResourceGraph, inputs: CostInputs) -> CostReport:
             report.not_priced.append(
                 (resource.name, resource.type, "size not in the price table: add it")
             )
-        layer = layer_of(resource, graph)
+        layer = graph.layer_of(resource)
         for item, usd in items:
             report.lines.append(CostLine(resource.name, resource.type, layer, item, usd))
     return report

@@ -20,6 +20,7 @@ class PlannedResource:
     inputs: dict[str, Any]
     outputs: dict[str, Any]
     custom: bool
+    id: str = ""
     protect: bool = False
     depends_on: tuple[str, ...] = ()
     delete_before_replace: bool = False
@@ -71,6 +72,19 @@ class ResourceGraph:
             if resource.urn == urn:
                 return resource
         raise KeyError(urn)
+
+    def layer_of(self, resource: PlannedResource) -> str:
+        """The layer owning ``resource``: its nearest ``agatha:<layer>:*`` component ancestor."""
+        parent = resource.parent
+        while parent:
+            try:
+                owner = self.by_urn(parent)
+            except KeyError:
+                break
+            if owner.type.startswith("agatha:"):
+                return owner.type.split(":")[1]
+            parent = owner.parent
+        return "other"
 
     def children_of(self, urn: str) -> list[PlannedResource]:
         """Direct children of the resource ``urn``."""

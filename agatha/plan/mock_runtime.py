@@ -73,6 +73,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=plain(inputs),
                 outputs=plain(state),
                 custom=bool(request.custom),
+                id=str(getattr(response, "id", "") or ""),
                 protect=bool(request.protect),
                 depends_on=tuple(request.dependencies),
                 delete_before_replace=bool(request.deleteBeforeReplace),

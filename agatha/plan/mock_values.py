@@ -149,6 +149,10 @@ def call_result(token: str, args: dict[str, Any], *, region: str) -> dict[str, A
         }
     if token == "aws:index/getPartition:getPartition":
         return {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"}
+    if token == "aws:secretsmanager/getRandomPassword:getRandomPassword":
+        # Deterministic and obviously fake: offline plans never hold a real credential.
+        length = int(args.get("passwordLength") or 32)
+        return {"randomPassword": ("MockToken0" * 13)[:length], "id": "mock-random-password"}
     if token == "cloudflare:index/getIpRanges:getIpRanges":
         return {
             "ipv4Cidrs": CLOUDFLARE_IPV4,

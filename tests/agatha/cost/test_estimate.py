@@ -8,7 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from agatha.cost.estimate import estimate, layer_of
+from agatha.cost.estimate import estimate
 from agatha.cost.render import render_compare, render_text
 from agatha.cost.tables import CostInputError, CostInputs, load_inputs
 from agatha.plan.graph import ResourceGraph
@@ -84,7 +84,7 @@ def test_free_types_are_neither_priced_nor_listed() -> None:
 def test_lines_carry_the_owning_layer_and_total_adds_up() -> None:
     graph = _graph()
     report = estimate(graph, _inputs())
-    assert layer_of(graph.named("d-key"), graph) == "data"
+    assert graph.layer_of(graph.named("d-key")) == "data"
     assert report.by_layer() == {"data": report.total}
     assert report.total == pytest.approx(sum(line.monthly_usd for line in report.lines), abs=0.01)
 
