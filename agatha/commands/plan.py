@@ -28,8 +28,8 @@ def plan(stack: str, output_format: str, root: Path) -> None:
 
 def do_plan(*, stack: str, output_format: str, root: Path) -> str:
     """Evaluate ``stack`` under the mock runtime and render it."""
-    from agatha.plan.mock_runtime import evaluate_stack
     from agatha.plan.mermaid import render_mermaid
+    from agatha.plan.mock_runtime import evaluate_stack
     from agatha.plan.render import render_json, render_text
 
     graph = evaluate_stack(stack, root=root.resolve())

@@ -53,7 +53,9 @@ def render_mermaid(graph: ResourceGraph) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _by_layer(graph: ResourceGraph, main: list[PlannedResource]) -> dict[str, list[PlannedResource]]:
+def _by_layer(
+    graph: ResourceGraph, main: list[PlannedResource]
+) -> dict[str, list[PlannedResource]]:
     layers: dict[str, list[PlannedResource]] = {}
     for resource in main:
         layers.setdefault(graph.layer_of(resource), []).append(resource)

@@ -33,7 +33,9 @@ class _Compute(pulumi.ComponentResource):
             runtime="python3.11",
             handler="h.h",
             code=pulumi.AssetArchive({}),
-            environment=aws.lambda_.FunctionEnvironmentArgs(variables={"QUEUE_URL": data.queue.url}),
+            environment=aws.lambda_.FunctionEnvironmentArgs(
+                variables={"QUEUE_URL": data.queue.url}
+            ),
             opts=child,
         )
         aws.iam.RolePolicy("c-policy", role=role.id, policy=data.queue.arn, opts=child)
