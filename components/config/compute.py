@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import Field, model_validator
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
 
 from components.config.base import ConfigSection
+
+# ECR tag grammar; digests pin the exact image the delivery pipeline built.
+_TAG = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}")
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 class ComputeConfig(ConfigSection):
@@ -12,7 +19,7 @@ class ComputeConfig(ConfigSection):
 
     certificate_arn: str = Field(
         alias="certificateArn",
-        description="ACM certificate ARN for the ALB's HTTPS listener (us-east-1).",
+        description="ACM certificate ARN for the ALB's HTTPS listener (same region as the stack).",
     )
     gateway_image_tag: str = Field(
         default="0.1.0",
@@ -86,10 +93,57 @@ class ComputeConfig(ConfigSection):
         description="Reserved concurrency of the worker (-1 leaves it unreserved).",
     )
 
+    worker_bundle_path: str = Field(
+        default="",
+        alias="workerBundlePath",
+        description=(
+            "Zip file or folder with the built worker bundle; empty archives the app/ folder."
+        ),
+    )
+    jwt_issuer: str = Field(
+        default="https://api.agatha.ai",
+        min_length=1,
+        alias="jwtIssuer",
+        description="Issuer (iss) the gateway puts in and expects from its JWTs.",
+    )
+    jwt_audience: str = Field(
+        default="agatha-api",
+        min_length=1,
+        alias="jwtAudience",
+        description="Audience (aud) the gateway puts in and expects from its JWTs.",
+    )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO",
+        alias="logLevel",
+        description="LOG_LEVEL of the gateway and the worker (DEBUG, INFO, WARNING, ERROR).",
+    )
+
+    @field_validator("gateway_image_tag")
+    @classmethod
+    def _immutable_image_reference(cls, value: str) -> str:
+        if value.startswith("sha256:"):
+            if not _DIGEST.fullmatch(value):
+                raise ValueError("a digest must be sha256: followed by 64 lower-case hex digits")
+        elif not _TAG.fullmatch(value) or value == "latest":
+            raise ValueError(
+                "use an immutable release tag (letters, digits, '.', '_', '-'; not 'latest')"
+            )
+        return value
+
     @model_validator(mode="after")
     def _scaling_bounds(self) -> ComputeConfig:
         if not self.gateway_min_count <= self.gateway_desired_count <= self.gateway_max_count:
             raise ValueError(
                 "gatewayDesiredCount: must lie between gatewayMinCount and gatewayMaxCount"
+            )
+        if 0 <= self.worker_reserved_concurrency < self.worker_max_concurrency:
+            # The event source would keep polling batches the function may not run.
+            raise ValueError(
+                "workerReservedConcurrency: must be -1 (unreserved) or at least "
+                "workerMaxConcurrency"
+            )
+        if self.worker_batch_size > 10 and self.worker_batch_window_seconds < 1:
+            raise ValueError(
+                "workerBatchWindowSeconds: batches above 10 messages need a window of 1s or more"
             )
         return self

@@ -1,0 +1,169 @@
+"""The queue worker: a VPC-attached arm64 Lambda fed by the SQS job queue."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components import compute_iam as iam
+from components.compute_gateway import policy_json
+from components.config.compute import ComputeConfig
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORKER_HANDLER = "app.worker.lambda_handler.handler"
+WORKER_RUNTIME = "python3.12"
+
+
+@dataclass(frozen=True)
+class WorkerInputs:
+    """What the worker function, its role and its event source are built from."""
+
+    config: ComputeConfig
+    environment: Mapping[str, pulumi.Input[str]]
+    network: Any
+    log_retention_days: int
+    logs_key_arn: pulumi.Input[str]
+    kms_key_arn: pulumi.Input[str]
+    queue_arn: pulumi.Input[str]
+    topic_arn: pulumi.Input[str]
+    archive_bucket_arn: pulumi.Input[str]
+    secret_arns: list[pulumi.Input[str]]
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The worker's resources other parts of the component expose."""
+
+    function: aws.lambda_.Function
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    event_source: aws.lambda_.EventSourceMapping
+
+
+def worker_code(bundle_path: str, *, root: Path = REPO_ROOT) -> pulumi.Archive:
+    """The built bundle when configured, else the ``app/`` folder under an ``app/`` prefix."""
+    if bundle_path:
+        path = Path(bundle_path)
+        return pulumi.FileArchive(str(path if path.is_absolute() else root / path))
+    # Nested under "app" so the handler path app.worker... resolves from the zip root.
+    return pulumi.AssetArchive({"app": pulumi.FileArchive(str(root / "app"))})
+
+
+def create_worker(
+    name: str, inputs: WorkerInputs, *, tags: dict[str, str], parent: pulumi.Resource
+) -> Worker:
+    """Role, log group, function and SQS event source of the worker."""
+    function_name = f"{name}-worker"
+    log_group = aws.cloudwatch.LogGroup(
+        f"{name}-worker-logs",
+        name=f"/aws/lambda/{function_name}",
+        retention_in_days=inputs.log_retention_days,
+        kms_key_id=inputs.logs_key_arn,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    role, policies = _create_role(name, inputs, log_group, tags=tags, parent=parent)
+    function = _create_function(
+        name, function_name, inputs, role, log_group, depends_on=policies, tags=tags, parent=parent
+    )
+    event_source = aws.lambda_.EventSourceMapping(
+        f"{name}-worker-queue",
+        event_source_arn=inputs.queue_arn,
+        function_name=function.arn,
+        enabled=True,
+        batch_size=inputs.config.worker_batch_size,
+        maximum_batching_window_in_seconds=inputs.config.worker_batch_window_seconds,
+        # Only the failed messages of a batch return to the queue (and, after the
+        # redrive count, to the DLQ); the successful ones are deleted.
+        function_response_types=["ReportBatchItemFailures"],
+        scaling_config=aws.lambda_.EventSourceMappingScalingConfigArgs(
+            maximum_concurrency=inputs.config.worker_max_concurrency
+        ),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=function, depends_on=policies),
+    )
+    return Worker(function=function, role=role, log_group=log_group, event_source=event_source)
+
+
+def _create_role(
+    name: str,
+    inputs: WorkerInputs,
+    log_group: aws.cloudwatch.LogGroup,
+    *,
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> tuple[aws.iam.Role, list[pulumi.Resource]]:
+    role = aws.iam.Role(
+        f"{name}-worker-role",
+        description="Queue worker: consume jobs, call providers, archive results",
+        assume_role_policy=iam.to_json(iam.lambda_trust_policy()),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    inline = aws.iam.RolePolicy(
+        f"{name}-worker-policy",
+        role=role.id,
+        policy=policy_json(
+            iam.worker_policy,
+            queue_arn=inputs.queue_arn,
+            topic_arn=inputs.topic_arn,
+            kms_key_arn=inputs.kms_key_arn,
+            archive_bucket_arn=inputs.archive_bucket_arn,
+            log_group_arn=log_group.arn,
+            secret_arns=inputs.secret_arns,
+        ),
+        opts=pulumi.ResourceOptions(parent=role),
+    )
+    vpc_access = aws.iam.RolePolicyAttachment(
+        f"{name}-worker-vpc-access",
+        role=role.name,
+        policy_arn=iam.LAMBDA_VPC_ACCESS_POLICY_ARN,
+        opts=pulumi.ResourceOptions(parent=role),
+    )
+    return role, [inline, vpc_access]
+
+
+def _create_function(
+    name: str,
+    function_name: str,
+    inputs: WorkerInputs,
+    role: aws.iam.Role,
+    log_group: aws.cloudwatch.LogGroup,
+    *,
+    depends_on: list[pulumi.Resource],
+    tags: dict[str, str],
+    parent: pulumi.Resource,
+) -> aws.lambda_.Function:
+    config = inputs.config
+    reserved = config.worker_reserved_concurrency
+    return aws.lambda_.Function(
+        f"{name}-worker",
+        name=function_name,
+        description="AgathaAI queue worker: runs inference jobs from SQS",
+        role=role.arn,
+        runtime=WORKER_RUNTIME,
+        handler=WORKER_HANDLER,
+        code=worker_code(config.worker_bundle_path),
+        architectures=["arm64"],
+        memory_size=config.worker_memory_mb,
+        timeout=config.worker_timeout_seconds,
+        reserved_concurrent_executions=reserved if reserved >= 0 else None,
+        tracing_config=aws.lambda_.FunctionTracingConfigArgs(mode="Active"),
+        # Reaches Aurora and Redis in the VPC; AWS APIs through NAT or the endpoints.
+        vpc_config=aws.lambda_.FunctionVpcConfigArgs(
+            subnet_ids=inputs.network.private_subnet_ids,
+            security_group_ids=[inputs.network.worker_security_group_id],
+        ),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(inputs.environment)),
+        kms_key_arn=inputs.kms_key_arn,
+        logging_config=aws.lambda_.FunctionLoggingConfigArgs(
+            log_format="Text", log_group=log_group.name
+        ),
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[log_group, *depends_on]),
+    )
