@@ -120,6 +120,11 @@ def _type_specific(
         "aws:ecs/service:Service": {"name": physical},
         "aws:sns/topic:Topic": {"arn": f"{arn_prefix.format('sns')}:{physical}"},
         "aws:ec2/vpc:Vpc": {"defaultSecurityGroupId": f"sg-default-{resource_id[-6:]}"},
+        # Auto-named by the provider (name + random suffix) when no name is given.
+        "aws:rds/clusterParameterGroup:ClusterParameterGroup": {"name": physical},
+        "aws:elasticache/parameterGroup:ParameterGroup": {"name": physical},
+        "aws:rds/subnetGroup:SubnetGroup": {"name": physical},
+        "aws:elasticache/subnetGroup:SubnetGroup": {"name": physical},
     }
     return table.get(type_token, {})
 

@@ -11,7 +11,34 @@ class DataConfig(ConfigSection):
     """Sizes, HA and retention of the stateful services."""
 
     db_engine_version: str = Field(
-        default="16.4", alias="dbEngineVersion", description="Aurora PostgreSQL engine version."
+        default="16.4",
+        pattern=r"^\d+\.\d+$",
+        alias="dbEngineVersion",
+        description="Aurora PostgreSQL engine version (major.minor, for example 16.4).",
+    )
+    db_name: str = Field(
+        default="agatha",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        alias="dbName",
+        description="Name of the application database created in the Aurora cluster.",
+    )
+    db_master_username: str = Field(
+        default="agatha_admin",
+        pattern=r"^[a-z][a-z0-9_]{0,62}$",
+        alias="dbMasterUsername",
+        description="Aurora master user; its password is managed by RDS in Secrets Manager.",
+    )
+    db_backup_window: str = Field(
+        default="03:00-04:00",
+        pattern=r"^\d\d:\d\d-\d\d:\d\d$",
+        alias="dbBackupWindow",
+        description="Daily Aurora backup window in UTC (hh:mm-hh:mm).",
+    )
+    db_maintenance_window: str = Field(
+        default="sun:04:30-sun:05:30",
+        pattern=r"^[a-z]{3}:\d\d:\d\d-[a-z]{3}:\d\d:\d\d$",
+        alias="dbMaintenanceWindow",
+        description="Weekly Aurora maintenance window in UTC (ddd:hh:mm-ddd:hh:mm).",
     )
     db_serverless: bool = Field(
         default=True,
@@ -68,6 +95,12 @@ class DataConfig(ConfigSection):
     cache_node_type: str = Field(
         default="cache.t4g.small", alias="cacheNodeType", description="ElastiCache node type."
     )
+    cache_engine_version: str = Field(
+        default="7.1",
+        pattern=r"^7\.\d+$",
+        alias="cacheEngineVersion",
+        description="Redis engine version (7.x; the parameter group family is redis7).",
+    )
     cache_replicas: int = Field(
         default=0,
         ge=0,
@@ -113,6 +146,13 @@ class DataConfig(ConfigSection):
         le=1209600,
         alias="queueRetentionSeconds",
         description="Message retention of the inference queue in seconds.",
+    )
+    secret_recovery_window_days: int = Field(
+        default=7,
+        ge=7,
+        le=30,
+        alias="secretRecoveryWindowDays",
+        description="Days a deleted Secrets Manager secret stays recoverable (7-30).",
     )
     log_retention_days: int = Field(
         default=30,
