@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
-import ipaddress
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.cidr import check_client_vpn_pool, parse_vpc_cidr, subnet_layout
 from components.config.base import ConfigSection
+
+# The only retention periods CloudWatch Logs accepts (PutRetentionPolicy).
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192,
+    2557, 2922, 3288, 3653,
+)  # fmt: skip
 
 
 class NetworkConfig(ConfigSection):
@@ -16,12 +22,17 @@ class NetworkConfig(ConfigSection):
     vpc_cidr: str = Field(
         default="10.0.0.0/16",
         alias="vpcCidr",
-        description="IPv4 CIDR of the VPC, /16 to /20 (for example 10.20.0.0/16).",
+        description=(
+            "Private IPv4 CIDR of the VPC, /16 to /22 for three AZs (for example 10.20.0.0/16); "
+            "subnets are carved from it automatically."
+        ),
     )
     availability_zones: tuple[str, ...] = Field(
         default=(),
         alias="availabilityZones",
-        description="AZ names to use; empty means the first azCount AZs from the AZ lookup.",
+        description=(
+            "AZ names to use (2-6, distinct); empty means the first azCount AZs from the AZ lookup."
+        ),
     )
     az_count: int = Field(
         default=3, ge=2, le=6, alias="azCount", description="Number of AZs (2-6) when looked up."
@@ -40,7 +51,10 @@ class NetworkConfig(ConfigSection):
         default=30,
         ge=1,
         alias="flowLogRetentionDays",
-        description="Retention in days of the VPC flow-log group.",
+        description=(
+            "Retention in days of the VPC flow-log and Client VPN log groups (a CloudWatch "
+            "value: 1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, ...)."
+        ),
     )
     client_vpn_enabled: bool = Field(
         default=False,
@@ -63,14 +77,51 @@ class NetworkConfig(ConfigSection):
         description="ACM ARN of the client root CA certificate (needed when enabled).",
     )
 
-    @field_validator("vpc_cidr", "client_vpn_cidr")
+    @property
+    def effective_az_count(self) -> int:
+        """How many AZs the VPC spans: the listed names, else ``azCount``."""
+        return len(self.availability_zones) or self.az_count
+
+    @field_validator("vpc_cidr")
     @classmethod
-    def _is_ipv4_network(cls, value: str) -> str:
-        try:
-            ipaddress.IPv4Network(value)
-        except ValueError as exc:
-            raise ValueError(f"'{value}' is not an IPv4 network in CIDR form ({exc})") from exc
+    def _is_private_vpc_network(cls, value: str) -> str:
+        parse_vpc_cidr(value)
         return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _distinct_zones(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if value and not 2 <= len(value) <= 6:
+            raise ValueError(f"lists {len(value)} AZs; list 2 to 6, or none to look them up")
+        if len(set(value)) != len(value):
+            raise ValueError(f"lists an AZ twice ({', '.join(value)}); list distinct names")
+        return value
+
+    @field_validator("flow_log_retention_days")
+    @classmethod
+    def _cloudwatch_retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(str(days) for days in LOG_RETENTION_DAYS)
+            raise ValueError(f"{value} is not a CloudWatch retention period (one of {allowed})")
+        return value
+
+    @model_validator(mode="after")
+    def _layout_fits(self) -> NetworkConfig:
+        try:
+            subnet_layout(self.vpc_cidr, az_count=self.effective_az_count)
+        except ValueError as exc:
+            raise ValueError(f"vpcCidr: {exc}") from exc
+        return self
+
+    @model_validator(mode="after")
+    def _vpn_pool_fits(self) -> NetworkConfig:
+        if not self.client_vpn_enabled:
+            return self
+        try:
+            check_client_vpn_pool(self.client_vpn_cidr, vpc_cidr=self.vpc_cidr)
+        except ValueError as exc:
+            raise ValueError(f"clientVpnCidr: {exc}") from exc
+        return self
 
     @model_validator(mode="after")
     def _vpn_needs_certificates(self) -> NetworkConfig:
