@@ -19,6 +19,13 @@ from agatha.errors import AgathaError
 COMMANDS: dict[str, str] = {
     "plan": "agatha.commands.plan:plan",
     "config": "agatha.commands.config:config",
+    "policy": "policies.cli:policy",
+    "status": "runbooks.commands.status:status",
+    "rotate": "runbooks.commands.rotate:rotate",
+    "failover": "runbooks.commands.failover:failover",
+    "queue": "runbooks.commands.queue:queue",
+    "deploy": "runbooks.commands.deploy:deploy",
+    "audit": "runbooks.commands.audit:audit",
     "cost": "agatha.cost.cli:cost",
 }
 

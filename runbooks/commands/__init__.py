@@ -1,0 +1,1 @@
+"""Click wrappers of the ops runbooks: parse options, build an OpsContext, call ``do_*``."""
