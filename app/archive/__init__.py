@@ -1,0 +1,1 @@
+"""The S3 archive: one JSON object per finished request, keyed by tenant and date."""

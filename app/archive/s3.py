@@ -1,0 +1,88 @@
+"""Write one archive object per request: ``archive/tenant=<t>/date=YYYY-MM-DD/<id>.json``.
+
+The Hive-style ``tenant=``/``date=`` segments let Athena/Glue partition the archive
+without a crawler. Objects are SSE-KMS encrypted with the platform key when one is set.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.archive.errors import ArchiveWriteFailed
+
+ARCHIVE_PREFIX = "archive"
+ARCHIVE_FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ArchiveRecord:
+    """Prompt, parameters, response and metadata of one finished request."""
+
+    request_id: str
+    tenant_id: str
+    model: str
+    provider: str
+    prompt: str
+    parameters: dict[str, Any]
+    response: str
+    created_at: datetime
+    completed_at: datetime
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> bytes:
+        """The object body (UTF-8 JSON, timestamps in ISO 8601 UTC)."""
+        body = asdict(self)
+        body["v"] = ARCHIVE_FORMAT_VERSION
+        body["created_at"] = _utc(self.created_at).isoformat()
+        body["completed_at"] = _utc(self.completed_at).isoformat()
+        return json.dumps(body, ensure_ascii=False, sort_keys=True, default=str).encode()
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; everything the worker writes is UTC.
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def archive_key(*, tenant_id: str, request_id: str, created_at: datetime) -> str:
+    """The object key; the date is the request's creation day in UTC (stable on retries)."""
+    day = _utc(created_at).strftime("%Y-%m-%d")
+    tenant, request = quote(tenant_id, safe=""), quote(request_id, safe="")
+    return f"{ARCHIVE_PREFIX}/tenant={tenant}/date={day}/{request}.json"
+
+
+class Archiver:
+    """Puts archive records into the archive bucket through an aiobotocore S3 client."""
+
+    def __init__(self, *, s3_client: Any, bucket: str, kms_key_id: str | None = None) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+        self._kms_key_id = kms_key_id
+
+    async def put(self, record: ArchiveRecord) -> str:
+        """Write ``record`` (idempotent: same request, same key) and return its key."""
+        key = archive_key(
+            tenant_id=record.tenant_id, request_id=record.request_id, created_at=record.created_at
+        )
+        kwargs: dict[str, Any] = {
+            "Bucket": self._bucket,
+            "Key": key,
+            "Body": record.to_json(),
+            "ContentType": "application/json",
+        }
+        if self._kms_key_id:
+            kwargs["ServerSideEncryption"] = "aws:kms"
+            kwargs["SSEKMSKeyId"] = self._kms_key_id
+        try:
+            await self._s3.put_object(**kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise ArchiveWriteFailed(
+                f"cannot write s3://{self._bucket}/{key}: {exc}; check the bucket name "
+                "(ARCHIVE_BUCKET) and the worker role's s3:PutObject and kms:GenerateDataKey"
+            ) from exc
+        return key

@@ -1,0 +1,137 @@
+"""JWT verification against a key ring loaded from the Secrets Manager secret.
+
+The secret holds ``{"keys": [{"kid", "secret" | "public_key", "alg"?, "status"}]}``;
+``current`` and ``previous`` keys verify (rotation overlap), others do not. The algorithm
+comes from the key, never from the token: ``alg: none`` and HS/RS confusion are refused.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import jwt
+
+from app.auth.principal import Principal, Role
+from app.errors import AuthenticationFailed, ConfigurationError
+
+ACCEPTED_STATUSES = frozenset({"current", "previous"})
+HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
+ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", "PS256"})
+MIN_HMAC_BYTES = 32
+RELOAD_MIN_INTERVAL = 10.0
+RELOAD_MAX_AGE = 300.0
+
+
+@dataclass(frozen=True)
+class VerificationKey:
+    """One usable key: its algorithm is fixed here, not taken from tokens."""
+
+    kid: str
+    algorithm: str
+    key: Any
+    status: str
+
+
+def parse_key_set(document: Mapping[str, Any]) -> dict[str, VerificationKey]:
+    """Parse the secret JSON into usable keys (current and previous only)."""
+    keys: dict[str, VerificationKey] = {}
+    for entry in document.get("keys", []):
+        status = str(entry.get("status", "current"))
+        if status not in ACCEPTED_STATUSES:
+            continue
+        kid = str(entry["kid"])
+        if "secret" in entry:
+            algorithm = str(entry.get("alg", "HS256"))
+            material: Any = str(entry["secret"]).encode()
+            if algorithm not in HMAC_ALGORITHMS or len(material) < MIN_HMAC_BYTES:
+                raise ConfigurationError(
+                    f"JWT key {kid!r}: HMAC keys need alg HS256/384/512 and >= 32 bytes"
+                )
+        elif "public_key" in entry:
+            algorithm = str(entry.get("alg", "RS256"))
+            if algorithm not in ASYMMETRIC_ALGORITHMS:
+                raise ConfigurationError(f"JWT key {kid!r}: alg {algorithm} is not asymmetric")
+            material = jwt.PyJWK.from_dict(_pem_to_jwk(entry["public_key"], algorithm)).key
+        else:
+            raise ConfigurationError(f"JWT key {kid!r} has neither 'secret' nor 'public_key'")
+        keys[kid] = VerificationKey(kid, algorithm, material, status)
+    if not keys:
+        raise ConfigurationError("the JWT signing secret holds no current or previous key")
+    return keys
+
+
+def _pem_to_jwk(pem: str, algorithm: str) -> dict[str, Any]:
+    from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+    public_key = load_pem_public_key(pem.encode())
+    algo = jwt.get_algorithm_by_name(algorithm)
+    jwk: dict[str, Any] = algo.to_jwk(public_key, as_dict=True)
+    return jwk | {"alg": algorithm}
+
+
+class KeyRing:
+    """Verification keys, refreshed from the secret periodically and on an unknown kid."""
+
+    def __init__(
+        self,
+        loader: Callable[[], Mapping[str, Any]],
+        *,
+        issuer: str,
+        audience: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._loader = loader
+        self._issuer = issuer
+        self._audience = audience
+        self._clock = clock
+        self._keys: dict[str, VerificationKey] = {}
+        self._loaded_at = float("-inf")
+
+    def refresh(self) -> None:
+        """Reload the key set from the secret (blocking; called off the hot path)."""
+        self._keys = parse_key_set(self._loader())
+        self._loaded_at = self._clock()
+
+    def needs_refresh(self, kid: str | None = None) -> bool:
+        """True when keys are stale, or ``kid`` is unknown and a reload is allowed now."""
+        age = self._clock() - self._loaded_at
+        if age > RELOAD_MAX_AGE:
+            return True
+        return kid is not None and kid not in self._keys and age > RELOAD_MIN_INTERVAL
+
+    def verify(self, token: str) -> Principal:
+        """Verify signature, kid, issuer, audience and expiry; return the caller."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed("malformed bearer token") from exc
+        key = self._keys.get(str(header.get("kid")))
+        if key is None:
+            raise AuthenticationFailed("token signed with an unknown key (kid)")
+        if header.get("alg") != key.algorithm:
+            raise AuthenticationFailed("token algorithm does not match its key")
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=[key.algorithm],
+                audience=self._audience,
+                issuer=self._issuer,
+                options={"require": ["exp", "iss", "aud", "sub", "tenant"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthenticationFailed("token expired; obtain a new one") from exc
+        except jwt.PyJWTError as exc:
+            raise AuthenticationFailed(f"token rejected: {exc}") from exc
+        return _principal(claims)
+
+
+def _principal(claims: Mapping[str, Any]) -> Principal:
+    try:
+        role = Role(str(claims.get("role", Role.USER.value)))
+    except ValueError as exc:
+        raise AuthenticationFailed("token carries an unknown role") from exc
+    return Principal(tenant_id=str(claims["tenant"]), subject=str(claims["sub"]), role=role)

@@ -1,0 +1,62 @@
+"""Async engine construction: DATABASE_URL locally, host + Secrets Manager in the cloud."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from app.errors import ConfigurationError
+from app.settings import Settings
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The async SQLAlchemy URL to use (may read the RDS master secret once)."""
+    if settings.database_url:
+        return settings.database_url
+    if settings.database_host:
+        if not settings.database_secret_arn:
+            raise ConfigurationError(
+                "DATABASE_HOST is set without DATABASE_SECRET_ARN; set the secret ARN"
+            )
+        from app.aws import read_secret_json
+
+        secret = read_secret_json(settings, settings.database_secret_arn)
+        user, password = quote(str(secret["username"])), quote(str(secret["password"]), safe="")
+        return (
+            f"postgresql+asyncpg://{user}:{password}@{settings.database_host}:"
+            f"{settings.database_port}/{settings.database_name}"
+        )
+    if not settings.is_development:
+        raise ConfigurationError(
+            f"no database configured in AGATHA_ENV={settings.agatha_env!r}; "
+            "set DATABASE_HOST/DATABASE_SECRET_ARN (or DATABASE_URL)"
+        )
+    settings.local_data_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite+aiosqlite:///{settings.local_data_dir / 'agatha.db'}"
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    # WAL + busy timeout: several local processes (gateway, worker) share one file.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def create_engine_for(url: str) -> AsyncEngine:
+    """An async engine tuned for the gateway (pool sizes, SQLite pragmas)."""
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url)
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=False,
+        pool_timeout=2,
+        connect_args={"timeout": 2, "command_timeout": 5},
+    )

@@ -1,0 +1,77 @@
+"""Dependencies, declared once as Annotated aliases."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, Header, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from app.auth.api_keys import looks_like_api_key
+from app.auth.principal import Principal
+from app.errors import AuthenticationFailed, PermissionDenied
+from app.gateway.accept import DB_ERRORS, db_unavailable
+from app.gateway.state import Gateway
+
+bearer = HTTPBearer(
+    auto_error=False,
+    description="A JWT (issuer, audience, exp, kid) or an API key starting with agk_.",
+)
+
+
+def get_gateway(request: Request) -> Gateway:
+    """The app instance's resources (set in the lifespan)."""
+    gateway: Gateway = request.app.state.gateway
+    return gateway
+
+
+GatewayDep = Annotated[Gateway, Depends(get_gateway)]
+
+
+async def get_principal(
+    gw: GatewayDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """Authenticate the bearer credential (API key or JWT)."""
+    if credentials is None or not credentials.credentials:
+        raise AuthenticationFailed(
+            "missing credentials; send Authorization: Bearer <JWT or API key>",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    token = credentials.credentials
+    if looks_like_api_key(token):
+        try:
+            return await gw.key_cache.authenticate(token)
+        except DB_ERRORS as exc:
+            raise db_unavailable(exc) from exc
+    try:
+        kid = jwt.get_unverified_header(token).get("kid")
+    except jwt.PyJWTError:
+        kid = None  # verify() below answers the 401 with the reason
+    if gw.keyring.needs_refresh(str(kid) if kid else None):
+        await asyncio.to_thread(gw.keyring.refresh)
+    return gw.keyring.verify(token)
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def require_admin(principal: PrincipalDep) -> Principal:
+    """Only the admin role may manage keys and read usage."""
+    if not principal.is_admin:
+        raise PermissionDenied("this route needs the admin role")
+    return principal
+
+
+AdminDep = Annotated[Principal, Depends(require_admin)]
+IdempotencyKeyDep = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        description="Optional; same key + same body returns the original request, same key + "
+        "different body answers 422. Keys are tenant-scoped and retained for "
+        "IDEMPOTENCY_RETENTION_HOURS (default 24 h).",
+    ),
+]

@@ -1,0 +1,134 @@
+"""POST/GET/DELETE /api/inference: the 202-and-poll contract."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import JSONResponse
+
+from app.db import requests as store
+from app.db.models import RequestStatus
+from app.errors import NotFound
+from app.gateway.accept import DB_ERRORS, accept, db_unavailable
+from app.gateway.deps import GatewayDep, IdempotencyKeyDep, PrincipalDep
+from app.gateway.schemas import ErrorBody, InferenceCreate, InferencePublic, InferenceResult
+from app.gateway.state import Gateway
+from app.gateway.views import public_view, result_response
+
+router = APIRouter(prefix="/api/inference", tags=["inference"])
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorBody, "description": "Missing, malformed, expired or revoked credential."},
+    404: {"model": ErrorBody, "description": "No such request for this tenant."},
+    503: {"model": ErrorBody, "description": "Database or queue unavailable; see Retry-After."},
+}
+ACCEPT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    403: {"model": ErrorBody, "description": "Tenant not registered."},
+    413: {"model": ErrorBody, "description": "Body larger than MAX_BODY_BYTES (256 KiB)."},
+    422: {
+        "model": ErrorBody,
+        "description": "A field broke a limit (the message names field and limit), or an "
+        "Idempotency-Key was reused with a different body. Nothing is queued.",
+    },
+    429: {
+        "model": ErrorBody,
+        "description": "Tenant or key requests/tokens per minute exhausted; see Retry-After "
+        "and X-RateLimit-Limit/Remaining/Reset.",
+    },
+}
+RESULT_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    202: {"model": InferencePublic, "description": "Still pending/processing; see Retry-After."},
+    410: {"model": ErrorBody, "description": "The request was cancelled or expired."},
+    424: {"model": ErrorBody, "description": "The request failed (provider or enqueue error)."},
+}
+
+
+@router.post(
+    "",
+    status_code=202,
+    response_model=InferencePublic,
+    responses=ACCEPT_ERRORS,
+    summary="Submit a prompt; answers 202 with Location and Retry-After",
+)
+async def create_inference(
+    body: InferenceCreate,
+    gw: GatewayDep,
+    principal: PrincipalDep,
+    idempotency_key: IdempotencyKeyDep = None,
+) -> JSONResponse:
+    outcome = await accept(gw, principal, body, idempotency_key)
+    view = public_view(outcome.row)
+    headers = {
+        "Location": view.links.self_,
+        "Retry-After": str(gw.settings.poll_retry_after_seconds),
+    }
+    headers |= outcome.rate_headers
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(view.model_dump(mode="json", by_alias=True), 202, headers=headers)
+
+
+async def _load(gw: Gateway, tenant_id: str, request_id: str) -> dict[str, Any]:
+    try:
+        row = await store.get_for_tenant(gw.engine, tenant_id=tenant_id, request_id=request_id)
+    except DB_ERRORS as exc:
+        raise db_unavailable(exc) from exc
+    if row is None:
+        raise NotFound(f"no inference request {request_id[:40]!r} for this tenant")
+    return row
+
+
+@router.get("/{request_id}", response_model=InferencePublic, responses=ERRORS)
+async def get_inference(request_id: str, gw: GatewayDep, principal: PrincipalDep) -> Any:
+    """Status and timestamps of one request."""
+    return public_view(await _load(gw, principal.tenant_id, request_id))
+
+
+@router.get(
+    "/{request_id}/result",
+    response_model=InferenceResult,
+    responses=RESULT_ERRORS,
+    summary="The result: 200 when completed, 202 while pending/processing",
+)
+async def get_result(
+    request: Request,
+    request_id: str,
+    gw: GatewayDep,
+    principal: PrincipalDep,
+    wait: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=60,
+            description="Long-poll up to this many seconds (capped by "
+            "RESULT_WAIT_MAX_SECONDS, default 20) for a terminal status.",
+        ),
+    ] = 0,
+) -> Response:
+    deadline = time.monotonic() + min(wait, gw.settings.result_wait_max_seconds)
+    delay = 0.05
+    row = await _load(gw, principal.tenant_id, request_id)
+    while row["status"] in (RequestStatus.PENDING, RequestStatus.PROCESSING):
+        if time.monotonic() + delay > deadline:
+            break
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 0.5)
+        row = await _load(gw, principal.tenant_id, request_id)
+    return result_response(request, row, retry_after=gw.settings.poll_retry_after_seconds)
+
+
+@router.delete("/{request_id}", response_model=InferencePublic, responses=ERRORS)
+async def cancel_inference(request_id: str, gw: GatewayDep, principal: PrincipalDep) -> Any:
+    """Best-effort cancel: the worker checks the status before calling the provider."""
+    try:
+        row = await store.cancel(gw.engine, tenant_id=principal.tenant_id, request_id=request_id)
+    except DB_ERRORS as exc:
+        raise db_unavailable(exc) from exc
+    if row is None:
+        raise NotFound(f"no inference request {request_id[:40]!r} for this tenant")
+    return public_view(row)

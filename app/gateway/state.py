@@ -1,0 +1,154 @@
+"""The gateway's long-lived resources, opened in the lifespan and closed at shutdown."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.auth.api_keys import ApiKeyCache
+from app.auth.jwt import KeyRing
+from app.db import accounts
+from app.db.accounts import TenantLimits
+from app.db.engine import create_engine_for, resolve_database_url
+from app.gateway.metrics import GatewayMetrics
+from app.queue.sender import BatchingSender
+from app.ratelimit.base import RateLimiter
+from app.settings import Settings
+
+# Without a shared limiter (embedded default) revocation reaches other processes only
+# through the key cache, so its TTL is capped at the 1 s the contract promises.
+UNSHARED_KEY_CACHE_MAX_SECONDS = 1.0
+
+
+@dataclass
+class TenantCache:
+    """tenant id -> limits (or None for unknown) with a TTL, bounded in size."""
+
+    engine: AsyncEngine
+    ttl: float
+    clock: Callable[[], float] = time.monotonic
+    entries: dict[str, tuple[float, TenantLimits | None]] = field(default_factory=dict)
+
+    async def get(self, tenant_id: str) -> TenantLimits | None:
+        """Cached limits of ``tenant_id``."""
+        now = self.clock()
+        cached = self.entries.get(tenant_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        limits = await accounts.get_tenant_limits(self.engine, tenant_id)
+        if len(self.entries) > 10_000:
+            self.entries.clear()
+        self.entries[tenant_id] = (now + self.ttl, limits)
+        return limits
+
+
+@dataclass
+class Gateway:
+    """Everything a request handler needs; one per app instance."""
+
+    settings: Settings
+    engine: AsyncEngine
+    limiter: RateLimiter
+    sender: BatchingSender
+    keyring: KeyRing
+    key_cache: ApiKeyCache
+    tenants: TenantCache
+    metrics: GatewayMetrics
+
+
+async def _open_limiter(settings: Settings, stack: AsyncExitStack) -> RateLimiter:
+    if not settings.uses_redis:
+        from app.ratelimit.memory import MemoryRateLimiter
+
+        return MemoryRateLimiter()
+    from redis.asyncio import Redis
+
+    from app.ratelimit.redis import RedisRateLimiter
+
+    client: Any = Redis.from_url(await asyncio.to_thread(_redis_url, settings))
+    limiter = RedisRateLimiter(client)
+    stack.push_async_callback(limiter.close)
+    return limiter
+
+
+def _redis_url(settings: Settings) -> str:
+    if settings.redis_url:
+        return settings.redis_url
+    scheme = "rediss" if settings.redis_tls else "redis"
+    password = ""
+    if settings.redis_auth_secret_arn:
+        from urllib.parse import quote
+
+        from app.aws import read_secret_json
+
+        secret = read_secret_json(settings, settings.redis_auth_secret_arn)
+        token = secret.get("token") or secret.get("auth_token") or secret.get("password")
+        password = f":{quote(str(token), safe='')}@"
+    return f"{scheme}://{password}{settings.redis_host}:{settings.redis_port}/0"
+
+
+async def _open_sender(settings: Settings, stack: AsyncExitStack) -> BatchingSender:
+    from app.aws import aio_session, client_kwargs
+    from app.errors import ConfigurationError
+
+    if not settings.queue_url:
+        raise ConfigurationError("QUEUE_URL is not set; the gateway cannot enqueue jobs")
+    client = await stack.enter_async_context(
+        aio_session().create_client("sqs", **client_kwargs(settings))
+    )
+    sender = BatchingSender(
+        client, settings.queue_url, max_delay=settings.queue_batch_max_delay_ms / 1000
+    )
+    stack.push_async_callback(sender.close)
+    return sender
+
+
+def _keyring(settings: Settings) -> KeyRing:
+    from app.aws import read_secret_json
+    from app.errors import ConfigurationError
+
+    arn = settings.jwt_signing_secret_arn
+    if not arn:
+        raise ConfigurationError("JWT_SIGNING_SECRET_ARN is not set; set it to the key-set secret")
+    return KeyRing(
+        lambda: read_secret_json(settings, arn),
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+    )
+
+
+@asynccontextmanager
+async def open_gateway(
+    settings: Settings, metrics: GatewayMetrics | None = None
+) -> AsyncIterator[Gateway]:
+    """Open engine, limiter, queue client and key ring; close them all on exit."""
+    async with AsyncExitStack() as stack:
+        url = await asyncio.to_thread(resolve_database_url, settings)
+        if settings.is_development:
+            from app.db.migrate import upgrade_to_head
+
+            await asyncio.to_thread(upgrade_to_head, url)
+        engine = create_engine_for(url)
+        stack.push_async_callback(engine.dispose)
+        limiter = await _open_limiter(settings, stack)
+        keyring = _keyring(settings)
+        await asyncio.to_thread(keyring.refresh)
+        ttl = settings.api_key_cache_seconds
+        if not settings.uses_redis:
+            ttl = min(ttl, UNSHARED_KEY_CACHE_MAX_SECONDS)
+        yield Gateway(
+            settings=settings,
+            engine=engine,
+            limiter=limiter,
+            sender=await _open_sender(settings, stack),
+            keyring=keyring,
+            key_cache=ApiKeyCache(lambda h: accounts.find_api_key(engine, h), ttl=ttl),
+            tenants=TenantCache(engine, settings.tenant_cache_seconds),
+            metrics=metrics or GatewayMetrics(),
+        )

@@ -1,0 +1,1 @@
+"""LLM provider adapters (official SDKs), the local provider, key loading, retries."""

@@ -1,0 +1,56 @@
+"""OpenAI chat completions through the official ``openai`` SDK."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import openai
+
+from app.providers._stainless import guarded_call, parse_chat_completion
+from app.providers.base import Completion, CompletionRequest
+
+
+def chat_messages(request: CompletionRequest) -> list[dict[str, str]]:
+    """The OpenAI-format message list for one prompt (shared with Together)."""
+    messages = [{"role": "system", "content": request.system}] if request.system else []
+    return [*messages, {"role": "user", "content": request.prompt}]
+
+
+def sampling_kwargs(request: CompletionRequest) -> dict[str, Any]:
+    """Optional sampling parameters, only when set (so provider defaults apply)."""
+    kwargs: dict[str, Any] = {}
+    if request.temperature is not None:
+        kwargs["temperature"] = request.temperature
+    if request.top_p is not None:
+        kwargs["top_p"] = request.top_p
+    if request.stop:
+        kwargs["stop"] = list(request.stop)
+    return kwargs
+
+
+class OpenAIProvider:
+    """Adapter for api.openai.com (or any ``base_url`` speaking the same API)."""
+
+    name = "openai"
+
+    def __init__(self, *, api_key: str, base_url: str | None = None) -> None:
+        # Retries are the worker's job (metrics, Retry-After, fallback), so the SDK's are off.
+        self._client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=0)
+
+    async def complete(self, request: CompletionRequest, *, timeout: float) -> Completion:
+        """One chat completion; raises ``app.providers.errors`` exceptions only."""
+
+        async def call() -> Any:
+            return await self._client.chat.completions.create(
+                model=request.model,
+                messages=chat_messages(request),  # type: ignore[arg-type]
+                max_completion_tokens=request.max_tokens,
+                timeout=timeout,
+                **sampling_kwargs(request),
+            )
+
+        response = await guarded_call(call, sdk=openai, provider=self.name, timeout=timeout)
+        return parse_chat_completion(response, provider=self.name, model=request.model)
+
+    async def aclose(self) -> None:
+        await self._client.close()

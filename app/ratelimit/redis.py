@@ -1,0 +1,102 @@
+"""Redis limiter: one Lua script per check, Redis TIME, all buckets all-or-nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from app.errors import DependencyUnavailable
+from app.ratelimit.base import REVOKED_MARKER_TTL_SECONDS, WINDOW_SECONDS, Decision, LimitRule
+
+# KEYS[1] = revocation marker of the key (or a never-set key); KEYS[2..] = buckets.
+# ARGV = window_ms, then (limit, cost) per bucket. Returns
+# {allowed, revoked, retry_after_ms, denied_index, remaining...}.
+CHECK_SCRIPT = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return {0, 1, 0, 0} end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local window = tonumber(ARGV[1])
+local n = #KEYS - 1
+local levels = {}
+local wait, denied = 0, 0
+for i = 1, n do
+  local limit = tonumber(ARGV[2 * i]); local cost = tonumber(ARGV[2 * i + 1])
+  local rate = limit / window
+  local state = redis.call('HMGET', KEYS[i + 1], 'v', 't')
+  local level = tonumber(state[1]) or limit
+  local at = tonumber(state[2]) or now
+  level = math.min(limit, level + math.max(0, now - at) * rate)
+  levels[i] = level
+  if level < cost then
+    local needed = window
+    if cost <= limit then needed = math.ceil((cost - level) / rate) end
+    if needed > wait then wait = needed; denied = i end
+  end
+end
+local out = {1, 0, 0, 0}
+if denied > 0 then out = {0, 0, wait, denied} end
+for i = 1, n do
+  local cost = tonumber(ARGV[2 * i + 1])
+  if denied == 0 then
+    levels[i] = levels[i] - cost
+    redis.call('HSET', KEYS[i + 1], 'v', tostring(levels[i]), 't', now)
+    redis.call('PEXPIRE', KEYS[i + 1], window * 2)
+  end
+  out[4 + i] = math.floor(levels[i])
+end
+return out
+"""
+
+NO_KEY_MARKER = "rl:revoked:-"
+
+
+def revoked_marker(key_id: str) -> str:
+    """Redis key whose existence means the API key is revoked."""
+    return f"rl:revoked:{key_id}"
+
+
+class RedisRateLimiter:
+    """Token buckets in Redis shared by every gateway process."""
+
+    def __init__(self, client: Redis) -> None:
+        self._client = client
+        self._script: Any = client.register_script(CHECK_SCRIPT)
+
+    async def check(self, rules: Sequence[LimitRule], *, key_id: str | None = None) -> Decision:
+        """One EVALSHA: revocation check plus every bucket, all-or-nothing."""
+        keys = [revoked_marker(key_id) if key_id else NO_KEY_MARKER, *(r.key for r in rules)]
+        args: list[Any] = [int(WINDOW_SECONDS * 1000)]
+        for rule in rules:
+            args += [rule.limit, rule.cost]
+        try:
+            out = await self._script(keys=keys, args=args)
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable(
+                f"rate limiter unavailable: {type(exc).__name__}", dependency="redis"
+            ) from exc
+        allowed, revoked, wait_ms, denied = (int(v) for v in out[:4])
+        return Decision(
+            allowed=bool(allowed),
+            revoked=bool(revoked),
+            retry_after=wait_ms / 1000.0,
+            remaining=tuple(int(v) for v in out[4:]),
+            denied_rule=rules[denied - 1].name if denied else None,
+        )
+
+    async def mark_revoked(self, key_id: str) -> None:
+        """Set the marker every process's next check sees (outlives the key caches)."""
+        await self._client.set(revoked_marker(key_id), "1", ex=REVOKED_MARKER_TTL_SECONDS)
+
+    async def ping(self) -> bool:
+        """True when Redis answers PING."""
+        try:
+            return bool(await self._client.ping())
+        except (RedisError, OSError):
+            return False
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        await self._client.aclose()

@@ -1,0 +1,1 @@
+"""Usage analytics: dated price table, cost estimates, one usage_events row per request."""

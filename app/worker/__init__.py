@@ -1,0 +1,1 @@
+"""The queue worker: one core (claim, call, store, archive, usage) behind two entry points."""

@@ -1,0 +1,83 @@
+"""Worker-only settings (not in app/settings.py) and the typed config the core runs with."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.providers.retry import RetryPolicy
+
+
+class WorkerSettings(BaseSettings):
+    """Knobs of the worker; field names map 1:1 to upper-case environment variables."""
+
+    model_config = SettingsConfigDict(case_sensitive=False, extra="ignore", frozen=True)
+
+    # Must equal the queue's redrive maxReceiveCount: the last delivery marks the request failed.
+    queue_max_receive_count: int = Field(default=5, ge=1)
+    worker_concurrency: int = Field(default=8, ge=1)
+    worker_lease_seconds: float = Field(default=120.0, gt=0)
+    worker_heartbeat_seconds: float = Field(default=30.0, gt=0)
+    worker_visibility_timeout_seconds: int = Field(default=300, ge=1)
+    worker_poll_wait_seconds: int = Field(default=20, ge=0, le=20)
+    worker_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
+    provider_timeout_seconds: float = Field(default=60.0, gt=0)
+    provider_max_attempts: int = Field(default=3, ge=1)
+    provider_backoff_base_seconds: float = Field(default=0.5, ge=0)
+    provider_backoff_max_seconds: float = Field(default=20.0, ge=0)
+    provider_max_retry_after_seconds: float = Field(default=60.0, ge=0)
+    model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
+    archive_kms_key_id: str | None = None
+    openai_base_url: str | None = None
+    anthropic_base_url: str | None = None
+    together_base_url: str | None = None
+    google_base_url: str | None = None
+
+    def base_urls(self) -> dict[str, str | None]:
+        """Provider endpoint overrides (tests, proxies); None means the SDK default."""
+        return {
+            "openai": self.openai_base_url,
+            "anthropic": self.anthropic_base_url,
+            "together": self.together_base_url,
+            "google": self.google_base_url,
+        }
+
+
+@lru_cache(maxsize=1)
+def get_worker_settings() -> WorkerSettings:
+    """The worker's settings, read from the environment once."""
+    return WorkerSettings()
+
+
+@dataclass(frozen=True)
+class WorkerConfig:
+    """Everything the core needs to know about timing, retries and receive counts."""
+
+    lease_seconds: float = 120.0
+    heartbeat_seconds: float = 30.0
+    provider_timeout: float = 60.0
+    max_receive_count: int = 5
+    visibility_timeout_seconds: int = 300
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: WorkerSettings) -> WorkerConfig:
+        return cls(
+            lease_seconds=settings.worker_lease_seconds,
+            heartbeat_seconds=settings.worker_heartbeat_seconds,
+            provider_timeout=settings.provider_timeout_seconds,
+            max_receive_count=settings.queue_max_receive_count,
+            visibility_timeout_seconds=settings.worker_visibility_timeout_seconds,
+            retry=RetryPolicy(
+                max_attempts=settings.provider_max_attempts,
+                base_delay=settings.provider_backoff_base_seconds,
+                max_delay=settings.provider_backoff_max_seconds,
+                max_retry_after=settings.provider_max_retry_after_seconds,
+            ),
+            fallbacks={k: tuple(v) for k, v in settings.model_fallbacks.items()},
+        )

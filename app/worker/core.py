@@ -1,0 +1,301 @@
+"""Process one delivery: claim -> (cancelled? skip) -> provider -> store -> archive -> usage.
+
+Exactly-once effect over at-least-once delivery comes from the claim (a conditional
+UPDATE with a lease): a duplicate delivery or a second worker finds the row taken and
+never calls the provider. The usage row is written in the transaction that completes the
+request; the archive is written after, and a later delivery of a completed-but-unarchived
+request only writes the archive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import structlog
+
+from app.archive.errors import ArchiveWriteFailed
+from app.archive.s3 import Archiver, ArchiveRecord
+from app.db.models import TERMINAL_STATUSES, RequestStatus
+from app.providers.base import Completion, CompletionRequest
+from app.providers.errors import PermanentProviderError, RetryableProviderError
+from app.providers.registry import ProviderRegistry
+from app.providers.retry import Jitter, Sleep, complete_with_fallback
+from app.usage.prices import PriceTable
+from app.usage.recorder import build_usage
+from app.worker.config import WorkerConfig
+from app.worker.errors import MalformedJobMessage
+from app.worker.messages import JobMessage, JobRef, JobResult, Outcome, parse_job_body
+from app.worker.metrics import WorkerMetrics
+from app.worker.store import ClaimedJob, Clock, JobStore, utc_now
+
+ExtendVisibility = Callable[[int], Awaitable[None]]
+
+# Requeue delay after a release when the provider gave no Retry-After: grows per delivery.
+REQUEUE_BASE_SECONDS = 10.0
+REQUEUE_MAX_SECONDS = 900.0
+
+
+@dataclass(frozen=True)
+class WorkerDeps:
+    """What the core talks to; built once per process by app.worker.runtime."""
+
+    store: JobStore
+    registry: ProviderRegistry
+    archiver: Archiver | None
+    prices: PriceTable
+    metrics: WorkerMetrics
+    config: WorkerConfig
+    owner: str
+    sleep: Sleep = asyncio.sleep
+    jitter: Jitter = random.random
+    clock: Clock = field(default=utc_now)
+
+
+class WorkerCore:
+    """Turns one delivery into a JobResult; safe to run many deliveries concurrently."""
+
+    def __init__(self, deps: WorkerDeps) -> None:
+        self._d = deps
+        self._log = structlog.get_logger("app.worker").bind(worker=deps.owner)
+
+    @property
+    def metrics(self) -> WorkerMetrics:
+        return self._d.metrics
+
+    @property
+    def config(self) -> WorkerConfig:
+        return self._d.config
+
+    async def process(
+        self, message: JobMessage, *, extend_visibility: ExtendVisibility | None = None
+    ) -> JobResult:
+        """Handle one delivery end to end; never raises except on cancellation."""
+        self._observe_lag(message)
+        ref: JobRef | None = None
+        try:
+            ref = parse_job_body(message.body)
+            result = await self._process(ref, message, extend_visibility)
+        except MalformedJobMessage as exc:
+            self._log.error("job.malformed", message_id=message.message_id, error=str(exc))
+            result = JobResult(Outcome.SKIPPED, None, reason="malformed_message")
+        except Exception as exc:  # noqa: BLE001 -- edge of one job: _unexpected logs it
+            result = await self._unexpected(ref, message, exc)
+        self._d.metrics.processed.labels(outcome=result.outcome.value).inc()
+        return result
+
+    async def _process(
+        self, ref: JobRef, message: JobMessage, extend_visibility: ExtendVisibility | None
+    ) -> JobResult:
+        job = await self._d.store.claim(
+            ref.request_id, owner=self._d.owner, lease_seconds=self._d.config.lease_seconds
+        )
+        if job is None:
+            return await self._not_claimed(ref.request_id)
+        async with self._heartbeat(job.id, extend_visibility):
+            return await self._run(job, message)
+
+    async def _not_claimed(self, request_id: str) -> JobResult:
+        state = await self._d.store.state(request_id)
+        if state is None:
+            self._log.warning("job.not_found", request_id=request_id)
+            return JobResult(Outcome.SKIPPED, request_id, reason="not_found")
+        if state.status == RequestStatus.COMPLETED and state.archive_key is None:
+            archived = await self._archive(request_id)
+            outcome = Outcome.SKIPPED if archived else Outcome.RETRY
+            return JobResult(outcome, request_id, reason="archive_only")
+        if state.status in TERMINAL_STATUSES:
+            # Cancelled before pickup, or a duplicate of a finished job: no provider call.
+            return JobResult(Outcome.SKIPPED, request_id, reason=f"already_{state.status}")
+        wait = self._lease_remaining(state.lease_expires_at)
+        self._log.info("job.claimed_elsewhere", request_id=request_id, status=state.status)
+        return JobResult(Outcome.RETRY, request_id, retry_after=wait, reason="claimed_elsewhere")
+
+    def _lease_remaining(self, expires_at: datetime | None) -> float:
+        if expires_at is None:
+            return 1.0
+        return max(1.0, (expires_at - self._d.clock()).total_seconds())
+
+    async def _run(self, job: ClaimedJob, message: JobMessage) -> JobResult:
+        request = CompletionRequest.from_parameters(
+            model=job.model, prompt=job.prompt, parameters=job.parameters
+        )
+        started = time.monotonic()
+        try:
+            completion = await complete_with_fallback(
+                self._d.registry,
+                request,
+                fallbacks=self._d.config.fallbacks.get(job.model, ()),
+                timeout=self._d.config.provider_timeout,
+                policy=self._d.config.retry,
+                sleep=self._d.sleep,
+                jitter=self._d.jitter,
+                on_retry=self._on_retry,
+            )
+        except PermanentProviderError as exc:
+            return await self._fail(job, exc.code, exc.message, Outcome.FAILED)
+        except RetryableProviderError as exc:
+            return await self._retry_or_dead_letter(job, message, exc)
+        except asyncio.CancelledError:
+            # Shutdown: hand the row back so the next delivery can claim it at once.
+            await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
+            raise
+        elapsed = time.monotonic() - started
+        self._d.metrics.provider_latency.labels(provider=completion.provider).observe(elapsed)
+        return await self._finish(job, completion, processing_ms=int(elapsed * 1000))
+
+    def _on_retry(self, error: RetryableProviderError, attempt: int, delay: float) -> None:
+        self._d.metrics.retried.labels(provider=error.provider, error_code=error.code).inc()
+        self._log.warning(
+            "provider.retry",
+            provider=error.provider,
+            error_code=error.code,
+            status=error.status,
+            attempt=attempt,
+            delay_s=round(delay, 3),
+        )
+
+    async def _finish(
+        self, job: ClaimedJob, completion: Completion, *, processing_ms: int
+    ) -> JobResult:
+        usage = build_usage(
+            request_id=job.id,
+            tenant_id=job.tenant_id,
+            model=completion.model,
+            provider=completion.provider,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            latency_ms=processing_ms,
+            at=self._d.clock(),
+            prices=self._d.prices,
+        )
+        values = {
+            "response": completion.text,
+            "tokens_in": completion.tokens_in,
+            "tokens_out": completion.tokens_out,
+            "provider": completion.provider,
+            "processing_ms": processing_ms,
+        }
+        if not await self._d.store.complete(
+            job.id, owner=self._d.owner, values=values, usage=usage
+        ):
+            self._log.warning("job.lease_lost", request_id=job.id)
+            return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
+        self._log.info(
+            "job.completed",
+            request_id=job.id,
+            tenant_id=job.tenant_id,
+            model=completion.model,
+            provider=completion.provider,
+            tokens_in=completion.tokens_in,
+            tokens_out=completion.tokens_out,
+            processing_ms=processing_ms,
+        )
+        if not await self._archive(job.id):
+            return JobResult(Outcome.RETRY, job.id, reason="archive_pending")
+        return JobResult(Outcome.COMPLETED, job.id)
+
+    async def _archive(self, request_id: str) -> bool:
+        """Write the archive object of a completed request; False when S3 refused it."""
+        if self._d.archiver is None:
+            return True
+        row = await self._d.store.finished_row(request_id)
+        if row is None:
+            return True
+        record = ArchiveRecord(
+            request_id=row.id,
+            tenant_id=row.tenant_id,
+            model=row.model,
+            provider=row.provider,
+            prompt=row.prompt,
+            parameters=row.parameters,
+            response=row.response,
+            created_at=row.created_at,
+            completed_at=row.completed_at,
+            metadata=row.metadata,
+        )
+        try:
+            key = await self._d.archiver.put(record)
+        except ArchiveWriteFailed as exc:
+            self._log.error("archive.failed", request_id=request_id, error=str(exc))
+            return False
+        await self._d.store.set_archived(request_id, archive_key=key)
+        return True
+
+    async def _fail(self, job: ClaimedJob, code: str, text: str, outcome: Outcome) -> JobResult:
+        await self._d.store.fail(job.id, owner=self._d.owner, error_code=code, error_message=text)
+        self._d.metrics.failed.labels(error_code=code).inc()
+        self._log.warning("job.failed", request_id=job.id, error_code=code, error=text)
+        return JobResult(outcome, job.id, reason=code)
+
+    def _is_last_delivery(self, message: JobMessage) -> bool:
+        return message.receive_count >= self._d.config.max_receive_count
+
+    def _requeue_delay(self, message: JobMessage, retry_after: float | None) -> float:
+        backoff = REQUEUE_BASE_SECONDS * 2 ** max(0, message.receive_count - 1)
+        return max(retry_after or 0.0, min(REQUEUE_MAX_SECONDS, backoff))
+
+    async def _retry_or_dead_letter(
+        self, job: ClaimedJob, message: JobMessage, exc: RetryableProviderError
+    ) -> JobResult:
+        if self._is_last_delivery(message):
+            text = f"{exc.message} (gave up after {message.receive_count} deliveries)"
+            return await self._fail(job, exc.code, text, Outcome.DEAD_LETTER)
+        await self._d.store.release(job.id, owner=self._d.owner)
+        self._log.warning("job.requeued", request_id=job.id, error_code=exc.code)
+        delay = self._requeue_delay(message, exc.retry_after)
+        return JobResult(Outcome.RETRY, job.id, retry_after=delay, reason=exc.code)
+
+    async def _unexpected(
+        self, ref: JobRef | None, message: JobMessage, exc: Exception
+    ) -> JobResult:
+        request_id = ref.request_id if ref else None
+        self._log.exception("job.error", request_id=request_id, message_id=message.message_id)
+        if request_id is None or not self._is_last_delivery(message):
+            delay = self._requeue_delay(message, None)
+            return JobResult(Outcome.RETRY, request_id, retry_after=delay, reason="worker_error")
+        try:
+            await self._d.store.fail(
+                request_id,
+                owner=None,
+                error_code="worker_error",
+                error_message=f"the worker failed on the last delivery: {type(exc).__name__}",
+            )
+        except Exception:  # noqa: BLE001 -- the database may be what failed; DLQ keeps the job
+            self._log.exception("job.fail_unrecorded", request_id=request_id)
+        return JobResult(Outcome.DEAD_LETTER, request_id, reason="worker_error")
+
+    def _observe_lag(self, message: JobMessage) -> None:
+        if message.sent_at is not None:
+            lag = (self._d.clock() - message.sent_at).total_seconds()
+            self._d.metrics.queue_lag.observe(max(0.0, lag))
+
+    @asynccontextmanager
+    async def _heartbeat(
+        self, request_id: str, extend_visibility: ExtendVisibility | None
+    ) -> AsyncIterator[None]:
+        """Keep the lease (and the message's visibility) alive while the job runs."""
+        task = asyncio.create_task(self._beat(request_id, extend_visibility))
+        try:
+            yield
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _beat(self, request_id: str, extend_visibility: ExtendVisibility | None) -> None:
+        config = self._d.config
+        while True:
+            await asyncio.sleep(config.heartbeat_seconds)
+            try:
+                await self._d.store.extend_lease(
+                    request_id, owner=self._d.owner, lease_seconds=config.lease_seconds
+                )
+                if extend_visibility is not None:
+                    await extend_visibility(config.visibility_timeout_seconds)
+            except Exception:  # noqa: BLE001 -- a missed beat is not fatal; logged, next retries
+                self._log.exception("job.heartbeat_failed", request_id=request_id)

@@ -1,0 +1,172 @@
+"""Long-polling SQS loop with bounded concurrency, visibility heartbeat and graceful stop.
+
+On stop (SIGTERM) the poller receives nothing more, lets in-flight jobs finish for up to
+``shutdown_grace`` seconds, then cancels the rest: the core hands their rows back
+(pending) and the poller makes their messages visible again at once (visibility 0).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.worker.core import WorkerCore
+from app.worker.messages import JobMessage, JobResult, Outcome, sent_at_from_millis
+
+MAX_SQS_BATCH = 10
+MAX_VISIBILITY_SECONDS = 43_200  # SQS's upper bound (12 hours)
+RECEIVE_ERROR_PAUSE_SECONDS = 2.0
+SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp"]
+
+DoneHook = Callable[[JobResult], None]
+
+
+def _ignore(result: JobResult) -> None:
+    """Default done hook."""
+
+
+def job_from_sqs(message: dict[str, Any]) -> JobMessage:
+    """A JobMessage from a ReceiveMessage entry."""
+    attributes = message.get("Attributes", {})
+    return JobMessage(
+        message_id=message["MessageId"],
+        body=message["Body"],
+        receive_count=int(attributes.get("ApproximateReceiveCount", "1")),
+        sent_at=sent_at_from_millis(attributes.get("SentTimestamp")),
+    )
+
+
+class Poller:
+    """Feeds SQS messages to the core, at most ``concurrency`` at a time."""
+
+    def __init__(
+        self,
+        *,
+        core: WorkerCore,
+        sqs: Any,
+        queue_url: str,
+        concurrency: int,
+        wait_seconds: int = 20,
+        shutdown_grace: float = 25.0,
+        on_done: DoneHook = _ignore,
+    ) -> None:
+        self._core = core
+        self._sqs = sqs
+        self._queue_url = queue_url
+        self._concurrency = concurrency
+        self._wait_seconds = wait_seconds
+        self._shutdown_grace = shutdown_grace
+        self._on_done = on_done
+        self._log = structlog.get_logger("app.worker.poller")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Poll until ``stop`` is set, then finish or release what is in flight."""
+        inflight: set[asyncio.Task[None]] = set()
+        try:
+            while not stop.is_set():
+                free = self._concurrency - len(inflight)
+                if free <= 0:
+                    await _first_of([*inflight], stop)
+                    continue
+                for message in await self._receive(min(free, MAX_SQS_BATCH), stop):
+                    task = asyncio.create_task(self._handle(message))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+        finally:
+            await self._drain(inflight)
+
+    async def _receive(self, count: int, stop: asyncio.Event) -> list[dict[str, Any]]:
+        receive = asyncio.ensure_future(
+            self._sqs.receive_message(
+                QueueUrl=self._queue_url,
+                MaxNumberOfMessages=count,
+                WaitTimeSeconds=self._wait_seconds,
+                MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
+            )
+        )
+        await _first_of([receive], stop)
+        if not receive.done():
+            # Messages a cancelled receive may have taken reappear after their visibility.
+            receive.cancel()
+            await asyncio.gather(receive, return_exceptions=True)
+            return []
+        try:
+            response = receive.result()
+        except (BotoCoreError, ClientError) as exc:
+            self._log.error("poller.receive_failed", error=str(exc))
+            await _wait_or_stop(stop, RECEIVE_ERROR_PAUSE_SECONDS)
+            return []
+        return list(response.get("Messages", []))
+
+    async def _handle(self, message: dict[str, Any]) -> None:
+        job = job_from_sqs(message)
+        receipt = message["ReceiptHandle"]
+
+        async def extend(seconds: int) -> None:
+            await self._set_visibility(receipt, seconds)
+
+        try:
+            result = await self._core.process(job, extend_visibility=extend)
+        except asyncio.CancelledError:
+            await asyncio.shield(self._set_visibility(receipt, 0))
+            raise
+        await self._settle(receipt, result)
+        self._on_done(result)
+
+    async def _settle(self, receipt: str, result: JobResult) -> None:
+        try:
+            if result.outcome.ack:
+                await self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=receipt)
+            elif result.outcome is Outcome.DEAD_LETTER:
+                # Visible now: the next receive exceeds maxReceiveCount and SQS dead-letters it.
+                await self._set_visibility(receipt, 0)
+            elif result.retry_after is not None:
+                await self._set_visibility(receipt, int(result.retry_after))
+        except (BotoCoreError, ClientError) as exc:
+            # The message comes back after its visibility timeout; the claim absorbs the repeat.
+            self._log.error("poller.settle_failed", request_id=result.request_id, error=str(exc))
+
+    async def _set_visibility(self, receipt: str, seconds: int) -> None:
+        await self._sqs.change_message_visibility(
+            QueueUrl=self._queue_url,
+            ReceiptHandle=receipt,
+            VisibilityTimeout=max(0, min(MAX_VISIBILITY_SECONDS, seconds)),
+        )
+
+    async def _drain(self, inflight: set[asyncio.Task[None]]) -> None:
+        if not inflight:
+            return
+        self._log.info("poller.draining", inflight=len(inflight))
+        _, pending = await asyncio.wait(set(inflight), timeout=self._shutdown_grace)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+        self._log.info("poller.stopped", released=len(pending))
+
+
+async def _first_of(tasks: list[asyncio.Future[Any]], stop: asyncio.Event) -> None:
+    """Wait until any of ``tasks`` finishes or ``stop`` is set."""
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+        await asyncio.gather(stopper, return_exceptions=True)
+
+
+async def _wait_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)
+
+
+def install_stop_signals(stop: asyncio.Event) -> None:
+    """SIGTERM (ECS, Kubernetes) and SIGINT (Ctrl-C) set ``stop`` instead of killing jobs."""
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)

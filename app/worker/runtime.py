@@ -1,0 +1,136 @@
+"""Build the worker's parts from settings, and the poller's process entry point.
+
+``python -m app.worker.runtime`` runs the long-polling worker (local use, ECS). With
+nothing configured it uses the embedded defaults: SQLite, the in-process AWS emulator
+and the local provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import uuid
+from contextlib import AsyncExitStack
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
+
+from app.archive.s3 import Archiver
+from app.providers.keys import ApiKeyResolver
+from app.providers.registry import ProviderRegistry, default_factories
+from app.settings import Settings, get_settings
+from app.usage.prices import PriceTable, default_prices
+from app.worker.config import WorkerConfig, WorkerSettings, get_worker_settings
+from app.worker.core import WorkerCore, WorkerDeps
+from app.worker.errors import WorkerMisconfigured
+from app.worker.metrics import WorkerMetrics
+from app.worker.poller import Poller, install_stop_signals
+from app.worker.store import JobStore
+
+
+def worker_owner_id() -> str:
+    """A lease owner name unique per process: host, pid and a random suffix."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass
+class WorkerRuntime:
+    """The core plus the clients it was built on; ``aclose`` releases them."""
+
+    core: WorkerCore
+    sqs: Any
+    queue_url: str | None
+    stack: AsyncExitStack
+
+    async def aclose(self) -> None:
+        await self.stack.aclose()
+
+
+async def queue_max_receive_count(sqs: Any, queue_url: str | None, default: int) -> int:
+    """The queue's redrive maxReceiveCount (the truth), else the configured value."""
+    if not queue_url:
+        return default
+    try:
+        attrs = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
+        policy = json.loads(attrs.get("Attributes", {}).get("RedrivePolicy", "{}"))
+        return int(policy.get("maxReceiveCount", default))
+    except (BotoCoreError, ClientError, ValueError):
+        structlog.get_logger("app.worker").warning("worker.redrive_unknown", default=default)
+        return default
+
+
+async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRuntime:
+    """Engine, S3/SQS clients, provider registry and the core, ready to process jobs."""
+    from app.aws import aio_session, client_kwargs
+    from app.db.engine import create_engine_for, resolve_database_url
+
+    stack = AsyncExitStack()
+    engine = create_engine_for(resolve_database_url(settings))
+    stack.push_async_callback(engine.dispose)
+    session = aio_session()
+    s3 = await stack.enter_async_context(session.create_client("s3", **client_kwargs(settings)))
+    sqs = await stack.enter_async_context(session.create_client("sqs", **client_kwargs(settings)))
+    registry = ProviderRegistry(
+        catalogue=settings.model_catalogue,
+        factories=default_factories(
+            keys=ApiKeyResolver.from_settings(settings), base_urls=worker.base_urls()
+        ),
+    )
+    stack.push_async_callback(registry.aclose)
+    config = WorkerConfig.from_settings(worker)
+    receives = await queue_max_receive_count(sqs, settings.queue_url, config.max_receive_count)
+    archiver = None
+    if settings.archive_bucket:
+        archiver = Archiver(
+            s3_client=s3, bucket=settings.archive_bucket, kms_key_id=worker.archive_kms_key_id
+        )
+    deps = WorkerDeps(
+        store=JobStore(engine),
+        registry=registry,
+        archiver=archiver,
+        prices=PriceTable(default_prices()),
+        metrics=WorkerMetrics(),
+        config=replace(config, max_receive_count=receives),
+        owner=worker_owner_id(),
+    )
+    return WorkerRuntime(core=WorkerCore(deps), sqs=sqs, queue_url=settings.queue_url, stack=stack)
+
+
+async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
+    """Poll until SIGTERM/SIGINT, then shut down gracefully."""
+    if not settings.queue_url:
+        raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
+    runtime = await build_runtime(settings, worker)
+    stop = asyncio.Event()
+    install_stop_signals(stop)
+    poller = Poller(
+        core=runtime.core,
+        sqs=runtime.sqs,
+        queue_url=settings.queue_url,
+        concurrency=worker.worker_concurrency,
+        wait_seconds=worker.worker_poll_wait_seconds,
+        shutdown_grace=worker.worker_shutdown_grace_seconds,
+    )
+    try:
+        await poller.run(stop)
+    finally:
+        await runtime.aclose()
+
+
+def main() -> None:
+    """Process entry point of the poller."""
+    from app.local_aws import embedded_aws
+    from app.logging import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    with embedded_aws(settings) as resolved:
+        asyncio.run(run_poller(resolved, get_worker_settings()))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,260 @@
+"""The worker's SQL (SQLAlchemy Core): claim with a lease, extend, complete, fail, release.
+
+Every write after the claim is conditional on ``lease_owner`` so a worker whose lease
+expired (and was re-claimed by another) cannot overwrite the new owner's result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
+
+from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.models import InferenceRequest, RequestStatus
+from app.usage.recorder import UsageRecord, record_usage
+
+REQUESTS = cast(Table, InferenceRequest.__table__)
+Clock = Callable[[], datetime]
+
+CLAIM_COLUMNS = (
+    REQUESTS.c.id,
+    REQUESTS.c.tenant_id,
+    REQUESTS.c.model,
+    REQUESTS.c.prompt,
+    REQUESTS.c.parameters,
+    REQUESTS.c.attempts,
+    REQUESTS.c.created_at,
+)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """SQLite returns naive datetimes; the worker only ever writes UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    """The row a worker now owns until ``lease_expires_at``."""
+
+    id: str
+    tenant_id: str
+    model: str
+    prompt: str
+    parameters: dict[str, Any]
+    attempts: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class RowState:
+    """What a worker that lost the claim needs to decide what to do with the message."""
+
+    status: str
+    lease_owner: str | None
+    lease_expires_at: datetime | None
+    archive_key: str | None
+    prompt: str | None
+
+
+@dataclass(frozen=True)
+class FinishedRow:
+    """A completed row whose archive object is still to be written."""
+
+    id: str
+    tenant_id: str
+    model: str
+    provider: str
+    prompt: str
+    parameters: dict[str, Any]
+    response: str
+    created_at: datetime
+    completed_at: datetime
+    metadata: dict[str, Any]
+
+
+class JobStore:
+    """Conditional state changes on ``inference_requests`` (one short transaction each)."""
+
+    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
+        self._engine = engine
+        self._clock = clock
+
+    def _claimable(self, request_id: str, now: datetime) -> Any:
+        expired = and_(
+            REQUESTS.c.status == RequestStatus.PROCESSING, REQUESTS.c.lease_expires_at < now
+        )
+        return and_(
+            REQUESTS.c.id == request_id, or_(REQUESTS.c.status == RequestStatus.PENDING, expired)
+        )
+
+    async def claim(
+        self, request_id: str, *, owner: str, lease_seconds: float
+    ) -> ClaimedJob | None:
+        """Take the row (pending, or processing with an expired lease); None if another has it."""
+        now = self._clock()
+        statement = (
+            update(REQUESTS)
+            .where(self._claimable(request_id, now))
+            .values(
+                status=RequestStatus.PROCESSING,
+                lease_owner=owner,
+                lease_expires_at=now + timedelta(seconds=lease_seconds),
+                attempts=REQUESTS.c.attempts + 1,
+                started_at=now,
+                updated_at=now,
+            )
+            .returning(*CLAIM_COLUMNS)
+        )
+        async with self._engine.begin() as conn:
+            row = (await conn.execute(statement)).mappings().first()
+        if row is None:
+            return None
+        return ClaimedJob(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            model=row["model"],
+            prompt=row["prompt"] or "",
+            parameters=dict(row["parameters"] or {}),
+            attempts=int(row["attempts"]),
+            created_at=cast(datetime, as_utc(row["created_at"])),
+        )
+
+    async def state(self, request_id: str) -> RowState | None:
+        """The row's status and lease (None when there is no such request)."""
+        query = select(
+            REQUESTS.c.status,
+            REQUESTS.c.lease_owner,
+            REQUESTS.c.lease_expires_at,
+            REQUESTS.c.archive_key,
+            REQUESTS.c.prompt,
+        ).where(REQUESTS.c.id == request_id)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return RowState(
+            status=row["status"],
+            lease_owner=row["lease_owner"],
+            lease_expires_at=as_utc(row["lease_expires_at"]),
+            archive_key=row["archive_key"],
+            prompt=row["prompt"],
+        )
+
+    def _owned(self, request_id: str, owner: str) -> Any:
+        return and_(
+            REQUESTS.c.id == request_id,
+            REQUESTS.c.status == RequestStatus.PROCESSING,
+            REQUESTS.c.lease_owner == owner,
+        )
+
+    async def _update(self, where: Any, values: dict[str, Any]) -> bool:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(update(REQUESTS).where(where).values(**values))
+        return bool(result.rowcount)
+
+    async def extend_lease(self, request_id: str, *, owner: str, lease_seconds: float) -> bool:
+        """Push the lease out while a long provider call runs; False if the lease was lost."""
+        now = self._clock()
+        values = {"lease_expires_at": now + timedelta(seconds=lease_seconds), "updated_at": now}
+        return await self._update(self._owned(request_id, owner), values)
+
+    async def complete(
+        self, request_id: str, *, owner: str, values: dict[str, Any], usage: UsageRecord
+    ) -> bool:
+        """Store the result and the usage row in one transaction; False if the lease was lost."""
+        now = self._clock()
+        statement = (
+            update(REQUESTS)
+            .where(self._owned(request_id, owner))
+            .values(
+                status=RequestStatus.COMPLETED,
+                completed_at=now,
+                updated_at=now,
+                lease_owner=None,
+                lease_expires_at=None,
+                error_code=None,
+                error_message=None,
+                **values,
+            )
+        )
+        async with self._engine.begin() as conn:
+            result = await conn.execute(statement)
+            if not result.rowcount:
+                return False
+            await record_usage(conn, usage)
+        return True
+
+    async def fail(
+        self, request_id: str, *, owner: str | None, error_code: str, error_message: str
+    ) -> bool:
+        """Mark failed: the owner's row, or (owner None) any row not held by a live lease."""
+        now = self._clock()
+        if owner is not None:
+            where = self._owned(request_id, owner)
+        else:
+            where = self._claimable(request_id, now)
+        values = {
+            "status": RequestStatus.FAILED,
+            "error_code": error_code,
+            "error_message": error_message[:2000],
+            "completed_at": now,
+            "updated_at": now,
+            "lease_owner": None,
+            "lease_expires_at": None,
+        }
+        return await self._update(where, values)
+
+    async def release(self, request_id: str, *, owner: str) -> bool:
+        """Give the row back (pending, no lease) so the next delivery can claim it at once."""
+        values = {
+            "status": RequestStatus.PENDING,
+            "lease_owner": None,
+            "lease_expires_at": None,
+            "updated_at": self._clock(),
+        }
+        return await self._update(self._owned(request_id, owner), values)
+
+    async def finished_row(self, request_id: str) -> FinishedRow | None:
+        """A completed row that still holds its prompt and has no archive key yet."""
+        query = select(REQUESTS).where(
+            REQUESTS.c.id == request_id,
+            REQUESTS.c.status == RequestStatus.COMPLETED,
+            REQUESTS.c.archive_key.is_(None),
+            REQUESTS.c.prompt.is_not(None),
+        )
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return FinishedRow(
+            id=row["id"],
+            tenant_id=row["tenant_id"],
+            model=row["model"],
+            provider=row["provider"] or "unknown",
+            prompt=row["prompt"],
+            parameters=dict(row["parameters"] or {}),
+            response=row["response"] or "",
+            created_at=cast(datetime, as_utc(row["created_at"])),
+            completed_at=cast(datetime, as_utc(row["completed_at"])),
+            metadata={
+                "tokens_in": row["tokens_in"],
+                "tokens_out": row["tokens_out"],
+                "processing_ms": row["processing_ms"],
+                "attempts": row["attempts"],
+            },
+        )
+
+    async def set_archived(self, request_id: str, *, archive_key: str) -> None:
+        """Record the archive key and drop the prompt from the row (the archive holds it now)."""
+        where = and_(REQUESTS.c.id == request_id, REQUESTS.c.status == RequestStatus.COMPLETED)
+        await self._update(where, {"archive_key": archive_key, "prompt": None})

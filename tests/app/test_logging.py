@@ -1,0 +1,24 @@
+"""Log masking: secrets, API keys, emails and card numbers; prompts dropped."""
+
+from __future__ import annotations
+
+import json
+
+from app.logging import configure_logging, get_logger, mask_text
+
+
+def test_mask_text_hides_keys_emails_and_cards() -> None:
+    text = "key agk_abcdefghijklmnop from bob@example.com card 4111 1111 1111 1111"
+    masked = mask_text(text)
+    assert "agk_abcdefghijklmnop" not in masked and "bob@example.com" not in masked
+    assert "4111" not in masked and "<email>" in masked and "<card>" in masked
+
+
+def test_logged_events_drop_prompts_and_mask_secret_fields(capsys) -> None:
+    configure_logging("INFO")
+    get_logger("t").info(
+        "event", prompt="my secret prompt", api_key="agk_123456789", detail={"token": "x"}
+    )
+    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert "prompt" not in line
+    assert line["api_key"] == "***" and line["detail"] == {"token": "***"}

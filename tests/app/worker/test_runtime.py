@@ -1,0 +1,76 @@
+"""The production wiring on the embedded defaults: SQLite, moto, the local provider."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy import insert, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from app.db.models import InferenceRequest, RequestStatus, Tenant
+from app.local_aws import create_local_resources, with_local_resources
+from app.settings import Settings
+from app.worker.config import WorkerSettings
+from app.worker.messages import JobResult
+from app.worker.poller import Poller
+from app.worker.runtime import build_runtime
+from tests.app.worker.worker_support import body_for
+
+
+async def test_runtime_processes_a_local_echo_job_on_sqlite(
+    aws_env: str, sqlite_url: str, migrated_db: Callable[[str], str]
+) -> None:
+    migrated_db(sqlite_url)
+    base = Settings(database_url=sqlite_url, aws_endpoint_url=aws_env)
+    prefix = f"rt-{uuid.uuid4().hex[:6]}"
+    settings = with_local_resources(base, create_local_resources(base, prefix=prefix))
+    engine = create_async_engine(sqlite_url)
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(insert(Tenant).values(id="acme", name="Acme"))
+        await conn.execute(
+            insert(InferenceRequest).values(
+                id="req_local",
+                tenant_id="acme",
+                model="local-echo",
+                prompt="hello world",
+                parameters={},
+                status=RequestStatus.PENDING,
+                created_at=now,
+                updated_at=now,
+                attempts=0,
+            )
+        )
+    runtime = await build_runtime(settings, WorkerSettings(queue_max_receive_count=9))
+    stop, done = asyncio.Event(), []
+
+    def on_done(result: JobResult) -> None:
+        done.append(result)
+        stop.set()
+
+    try:
+        assert runtime.core.config.max_receive_count == 3  # read from the queue's redrive
+        await runtime.sqs.send_message(
+            QueueUrl=settings.queue_url, MessageBody=body_for("req_local", "acme")
+        )
+        poller = Poller(
+            core=runtime.core,
+            sqs=runtime.sqs,
+            queue_url=str(settings.queue_url),
+            concurrency=2,
+            wait_seconds=1,
+            on_done=on_done,
+        )
+        await asyncio.wait_for(poller.run(stop), timeout=30)
+    finally:
+        await runtime.aclose()
+    async with engine.connect() as conn:
+        table = InferenceRequest.__table__
+        row = (await conn.execute(select(table).where(table.c.id == "req_local"))).mappings().one()
+    await engine.dispose()
+    assert row["status"] == RequestStatus.COMPLETED and row["provider"] == "local"
+    assert row["archive_key"].startswith("archive/tenant=acme/date=")
+    assert done[0].outcome.value == "completed"
