@@ -11,6 +11,7 @@ its state encrypted as a secret.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import partial
 
@@ -105,7 +106,7 @@ def _create_auth_secret(
         f"{name}-cache-auth",
         name=f"{name}/cache/auth-token",
         description=(
-            "Redis AUTH token of the platform cache (plain string). Rotate with "
+            'Redis AUTH token of the platform cache as JSON {"auth_token": ...}. Rotate with '
             "`agatha rotate redis-auth`; never edit it by hand."
         ),
         kms_key_id=key_arn,
@@ -116,7 +117,8 @@ def _create_auth_secret(
     aws.secretsmanager.SecretVersion(
         f"{name}-cache-auth-value",
         secret_id=secret.id,
-        secret_string=token,
+        # JSON, the shape the app and `agatha rotate redis-auth` read (app/gateway/state.py).
+        secret_string=pulumi.Output.secret(token).apply(lambda t: json.dumps({"auth_token": t})),
         opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["secretString"]),
     )
     return secret
