@@ -30,6 +30,9 @@ class WorkerSettings(BaseSettings):
     provider_backoff_base_seconds: float = Field(default=0.5, ge=0)
     provider_backoff_max_seconds: float = Field(default=20.0, ge=0)
     provider_max_retry_after_seconds: float = Field(default=60.0, ge=0)
+    # Prometheus scrape endpoint of the poller; 0 disables it (the Lambda worker has none).
+    worker_metrics_port: int = Field(default=0, ge=0, le=65535)
+    worker_metrics_address: str = "127.0.0.1"
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     archive_kms_key_id: str | None = None
     openai_base_url: str | None = None

@@ -14,7 +14,7 @@ import socket
 import uuid
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
@@ -30,6 +30,9 @@ from app.worker.errors import WorkerMisconfigured
 from app.worker.metrics import WorkerMetrics
 from app.worker.poller import Poller, install_stop_signals
 from app.worker.store import JobStore
+
+if TYPE_CHECKING:
+    from wsgiref.simple_server import WSGIServer
 
 
 def worker_owner_id() -> str:
@@ -105,6 +108,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     if not settings.queue_url:
         raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
     runtime = await build_runtime(settings, worker)
+    metrics_server = serve_metrics(worker, runtime.core.metrics)
     stop = asyncio.Event()
     install_stop_signals(stop)
     poller = Poller(
@@ -118,7 +122,21 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     try:
         await poller.run(stop)
     finally:
+        if metrics_server is not None:
+            metrics_server.shutdown()
         await runtime.aclose()
+
+
+def serve_metrics(worker: WorkerSettings, metrics: WorkerMetrics) -> WSGIServer | None:
+    """Start the poller's Prometheus endpoint when WORKER_METRICS_PORT is set."""
+    if not worker.worker_metrics_port:
+        return None
+    from prometheus_client import start_http_server
+
+    server, _thread = start_http_server(
+        worker.worker_metrics_port, addr=worker.worker_metrics_address, registry=metrics.registry
+    )
+    return server
 
 
 def main() -> None:

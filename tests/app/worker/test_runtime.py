@@ -74,3 +74,33 @@ async def test_runtime_processes_a_local_echo_job_on_sqlite(
     assert row["status"] == RequestStatus.COMPLETED and row["provider"] == "local"
     assert row["archive_key"].startswith("archive/tenant=acme/date=")
     assert done[0].outcome.value == "completed"
+
+
+def test_poller_metrics_endpoint_serves_worker_counters() -> None:
+    import socket
+
+    import httpx
+
+    from app.worker.metrics import WorkerMetrics
+    from app.worker.runtime import serve_metrics
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    metrics = WorkerMetrics()
+    metrics.processed.labels(outcome="completed").inc()
+    server = serve_metrics(WorkerSettings(worker_metrics_port=port), metrics)
+    assert server is not None
+    try:
+        body = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert 'agatha_worker_jobs_processed_total{outcome="completed"} 1.0' in body
+
+
+def test_poller_metrics_endpoint_is_off_by_default() -> None:
+    from app.worker.metrics import WorkerMetrics
+    from app.worker.runtime import serve_metrics
+
+    assert serve_metrics(WorkerSettings(), WorkerMetrics()) is None
