@@ -8,16 +8,20 @@ and the local provider.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
 import uuid
 from contextlib import AsyncExitStack
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.archive.s3 import Archiver
 from app.providers.keys import ApiKeyResolver
@@ -29,6 +33,7 @@ from app.worker.core import WorkerCore, WorkerDeps
 from app.worker.errors import WorkerMisconfigured
 from app.worker.metrics import WorkerMetrics
 from app.worker.poller import Poller, install_stop_signals
+from app.worker.reaper import ReapPolicy, reap
 from app.worker.store import JobStore
 
 if TYPE_CHECKING:
@@ -48,22 +53,44 @@ class WorkerRuntime:
     sqs: Any
     queue_url: str | None
     stack: AsyncExitStack
+    engine: AsyncEngine
+    reap_policy: ReapPolicy
 
     async def aclose(self) -> None:
         await self.stack.aclose()
 
 
-async def queue_max_receive_count(sqs: Any, queue_url: str | None, default: int) -> int:
-    """The queue's redrive maxReceiveCount (the truth), else the configured value."""
+async def queue_attributes(sqs: Any, queue_url: str | None) -> dict[str, str]:
+    """The job queue's attributes (redrive policy, retention); {} when unreadable."""
     if not queue_url:
-        return default
+        return {}
     try:
-        attrs = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["RedrivePolicy"])
-        policy = json.loads(attrs.get("Attributes", {}).get("RedrivePolicy", "{}"))
+        attrs = await sqs.get_queue_attributes(
+            QueueUrl=queue_url, AttributeNames=["RedrivePolicy", "MessageRetentionPeriod"]
+        )
+    except (BotoCoreError, ClientError):
+        structlog.get_logger("app.worker").warning("worker.queue_attributes_unknown")
+        return {}
+    return dict(attrs.get("Attributes", {}))
+
+
+def max_receive_count(attributes: dict[str, str], default: int) -> int:
+    """The queue's redrive maxReceiveCount (the truth), else the configured value."""
+    try:
+        policy = json.loads(attributes.get("RedrivePolicy", "{}"))
         return int(policy.get("maxReceiveCount", default))
-    except (BotoCoreError, ClientError, ValueError):
-        structlog.get_logger("app.worker").warning("worker.redrive_unknown", default=default)
+    except ValueError:
         return default
+
+
+def reap_policy(attributes: dict[str, str], worker: WorkerSettings, receives: int) -> ReapPolicy:
+    """Abandoned-row thresholds derived from the queue the rows' messages live on."""
+    retention = int(attributes.get("MessageRetentionPeriod", 4 * 24 * 3600))
+    return ReapPolicy(
+        max_receive_count=receives,
+        lease_grace=timedelta(seconds=worker.worker_visibility_timeout_seconds),
+        pending_max_age=timedelta(seconds=retention),
+    )
 
 
 async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRuntime:
@@ -85,7 +112,8 @@ async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRun
     )
     stack.push_async_callback(registry.aclose)
     config = WorkerConfig.from_settings(worker)
-    receives = await queue_max_receive_count(sqs, settings.queue_url, config.max_receive_count)
+    attributes = await queue_attributes(sqs, settings.queue_url)
+    receives = max_receive_count(attributes, config.max_receive_count)
     archiver = None
     if settings.archive_bucket:
         archiver = Archiver(
@@ -100,7 +128,14 @@ async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRun
         config=replace(config, max_receive_count=receives),
         owner=worker_owner_id(),
     )
-    return WorkerRuntime(core=WorkerCore(deps), sqs=sqs, queue_url=settings.queue_url, stack=stack)
+    return WorkerRuntime(
+        core=WorkerCore(deps),
+        sqs=sqs,
+        queue_url=settings.queue_url,
+        stack=stack,
+        engine=engine,
+        reap_policy=reap_policy(attributes, worker, receives),
+    )
 
 
 async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
@@ -119,12 +154,34 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         wait_seconds=worker.worker_poll_wait_seconds,
         shutdown_grace=worker.worker_shutdown_grace_seconds,
     )
+    reaper = asyncio.create_task(
+        reap_periodically(runtime, interval=worker.worker_reap_interval_seconds, stop=stop)
+    )
     try:
         await poller.run(stop)
     finally:
+        reaper.cancel()
         if metrics_server is not None:
             metrics_server.shutdown()
         await runtime.aclose()
+
+
+async def reap_periodically(
+    runtime: WorkerRuntime, *, interval: float, stop: asyncio.Event
+) -> None:
+    """Close abandoned rows every ``interval`` seconds until ``stop`` (0 disables)."""
+    log = structlog.get_logger("app.worker")
+    while interval > 0 and not stop.is_set():
+        try:
+            result = await reap(runtime.engine, runtime.reap_policy, now=datetime.now(UTC))
+        except SQLAlchemyError as exc:
+            # The database being down is the poller's problem to report; try again later.
+            log.warning("worker.reap_failed", error=type(exc).__name__)
+        else:
+            if result.lease_expired or result.pending_expired:
+                log.info("worker.reaped", **asdict(result))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
 def serve_metrics(worker: WorkerSettings, metrics: WorkerMetrics) -> WSGIServer | None:
