@@ -27,6 +27,8 @@ COMMANDS: dict[str, str] = {
     "deploy": "runbooks.commands.deploy:deploy",
     "audit": "runbooks.commands.audit:audit",
     "cost": "agatha.cost.cli:cost",
+    "local": "agatha.local.cli:local",
+    "infer": "agatha.client.cli:infer",
 }
 
 
