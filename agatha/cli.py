@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "deploy": "runbooks.commands.deploy:deploy",
     "audit": "runbooks.commands.audit:audit",
     "cost": "agatha.cost.cli:cost",
+    "build": "agatha.build.cli:build",
     "local": "agatha.local.cli:local",
     "infer": "agatha.client.cli:infer",
 }

@@ -18,6 +18,7 @@ from components.config.base import (
     project_config_schema,
     read_section,
 )
+from components.config.cicd import CicdConfig
 from components.config.compute import ComputeConfig
 from components.config.data import DataConfig
 from components.config.edge import EdgeConfig
@@ -35,6 +36,7 @@ SECTIONS: tuple[type[ConfigSection], ...] = (
     EdgeConfig,
     MonitoringConfig,
     AlertingConfig,
+    CicdConfig,
 )
 
 
@@ -52,6 +54,7 @@ class StackConfig:
     edge: EdgeConfig
     monitoring: MonitoringConfig
     alerting: AlertingConfig
+    cicd: CicdConfig
 
 
 def load_stack_config() -> StackConfig:
@@ -78,6 +81,7 @@ def load_stack_config() -> StackConfig:
         edge=read(EdgeConfig),
         monitoring=read(MonitoringConfig),
         alerting=read(AlertingConfig),
+        cicd=read(CicdConfig),
     )
 
 
@@ -89,6 +93,7 @@ def pulumi_yaml_config_block() -> dict[str, dict[str, object]]:
 __all__ = [
     "SECTIONS",
     "AlertingConfig",
+    "CicdConfig",
     "ComputeConfig",
     "DataConfig",
     "EdgeConfig",
