@@ -23,20 +23,27 @@ if TYPE_CHECKING:
 USER_AGENT = "agatha-app/0.1"
 
 
-def client_config(*, max_pool_connections: int = 32) -> Config:
-    """botocore config shared by sync and async clients."""
+def client_config(*, max_pool_connections: int = 32, read_timeout: float = 10) -> Config:
+    """botocore config shared by sync and async clients.
+
+    The short default read timeout keeps the gateway's hot path from hanging; long-polling
+    receivers must pass one above their wait time.
+    """
     return Config(
         user_agent=USER_AGENT,
         retries={"max_attempts": 3, "mode": "standard"},
         max_pool_connections=max_pool_connections,
         connect_timeout=2,
-        read_timeout=10,
+        read_timeout=read_timeout,
     )
 
 
-def client_kwargs(settings: Settings) -> dict[str, Any]:
+def client_kwargs(settings: Settings, *, read_timeout: float = 10) -> dict[str, Any]:
     """Keyword arguments for ``boto3.client``/``AioSession.create_client``."""
-    kwargs: dict[str, Any] = {"region_name": settings.aws_region, "config": client_config()}
+    kwargs: dict[str, Any] = {
+        "region_name": settings.aws_region,
+        "config": client_config(read_timeout=read_timeout),
+    }
     if settings.aws_endpoint_url:
         kwargs["endpoint_url"] = settings.aws_endpoint_url
         # An emulator accepts any credentials; local runs often have none configured.

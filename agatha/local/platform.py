@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 GATEWAY_START_TIMEOUT = 60.0
 GATEWAY_GRACEFUL_SECONDS = 5
 LOCAL_LOG_LEVEL = "WARNING"
-# app/aws.py gives every client read_timeout=10 s, so a 20 s long-poll receive times out
-# (and is retried) whenever the queue is idle; stay below it until the app fixes that.
+# A shorter long-poll than the cloud's 20 s: Ctrl-C waits for the receive in flight.
 LOCAL_POLL_WAIT_SECONDS = 5
 
 Echo = Callable[[str], None]
@@ -104,7 +103,7 @@ async def _serve(options: UpOptions, echo: Echo) -> None:
 
 
 def layout_receives(layout: Any) -> dict[str, int]:
-    """Worker settings the queue's definition (and the client timeout) dictate."""
+    """Worker settings the queue's definition (and a quick Ctrl-C) dictate."""
     return {
         "queue_max_receive_count": layout.max_receive_count,
         "worker_visibility_timeout_seconds": layout.visibility_timeout_seconds,

@@ -103,7 +103,9 @@ async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRun
     stack.push_async_callback(engine.dispose)
     session = aio_session()
     s3 = await stack.enter_async_context(session.create_client("s3", **client_kwargs(settings)))
-    sqs = await stack.enter_async_context(session.create_client("sqs", **client_kwargs(settings)))
+    # Receives long-poll for up to worker_poll_wait_seconds: the read timeout must outlast it.
+    sqs_kwargs = client_kwargs(settings, read_timeout=worker.worker_poll_wait_seconds + 10)
+    sqs = await stack.enter_async_context(session.create_client("sqs", **sqs_kwargs))
     registry = ProviderRegistry(
         catalogue=settings.model_catalogue,
         factories=default_factories(

@@ -19,6 +19,6 @@ def test_logged_events_drop_prompts_and_mask_secret_fields(capsys) -> None:
     get_logger("t").info(
         "event", prompt="my secret prompt", api_key="agk_123456789", detail={"token": "x"}
     )
-    line = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert "prompt" not in line
     assert line["api_key"] == "***" and line["detail"] == {"token": "***"}
