@@ -19,6 +19,7 @@ from agatha.errors import AgathaError
 COMMANDS: dict[str, str] = {
     "plan": "agatha.commands.plan:plan",
     "config": "agatha.commands.config:config",
+    "docs": "agatha.commands.docs:docs",
     "policy": "policies.cli:policy",
     "status": "runbooks.commands.status:status",
     "rotate": "runbooks.commands.rotate:rotate",

@@ -1,0 +1,1 @@
+"""Example programs the pack is demonstrated against."""

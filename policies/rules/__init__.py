@@ -1,0 +1,1 @@
+"""Rule modules, one per layer; ``policies.registry`` lists them all."""
