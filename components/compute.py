@@ -183,7 +183,13 @@ class Compute(pulumi.ComponentResource):
             parent=self,
         )
         gateway.create_autoscaling(
-            name, config=args.config, cluster=cluster, service=service, lb=lb, parent=self
+            name,
+            config=args.config,
+            cluster=cluster,
+            service=service,
+            lb=lb,
+            tags=args.tags,
+            parent=self,
         )
         self.gateway_service_name = service.name
         self.alb_arn = lb.alb.arn

@@ -247,6 +247,7 @@ def create_autoscaling(
     cluster: aws.ecs.Cluster,
     service: aws.ecs.Service,
     lb: LoadBalancing,
+    tags: dict[str, str],
     parent: pulumi.Resource,
 ) -> aws.appautoscaling.Target:
     """Scale the service on CPU and on ALB requests per task."""
@@ -257,6 +258,7 @@ def create_autoscaling(
         resource_id=pulumi.Output.concat("service/", cluster.name, "/", service.name),
         min_capacity=config.gateway_min_count,
         max_capacity=config.gateway_max_count,
+        tags=tags,
         opts=pulumi.ResourceOptions(parent=parent),
     )
     metrics: dict[str, tuple[str, float, pulumi.Input[str] | None]] = {

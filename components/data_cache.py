@@ -118,7 +118,7 @@ def _create_auth_secret(
         f"{name}-cache-auth-value",
         secret_id=secret.id,
         # JSON, the shape the app and `agatha rotate redis-auth` read (app/gateway/state.py).
-        secret_string=pulumi.Output.secret(token).apply(lambda t: json.dumps({"auth_token": t})),
+        secret_string=token.apply(lambda t: json.dumps({"auth_token": t})),
         opts=pulumi.ResourceOptions(parent=parent, ignore_changes=["secretString"]),
     )
     return secret
