@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import pulumi
 from components.alerting import Alerting, AlertingArgs
+from components.cicd import Cicd, CicdArgs
 from components.compute import Compute, ComputeArgs
 from components.data import Data, DataArgs
 from components.edge import Edge, EdgeArgs, origin_ingress_cidrs
 from components.monitoring import Monitoring, MonitoringArgs
+from components.monitoring_alarms import PlatformShape
+from components.monitoring_prometheus import MetricsWorkspaces, MetricsWorkspacesArgs
 from components.network import Network, NetworkArgs
 
 from components.config import load_stack_config
@@ -46,6 +49,16 @@ data = Data(
         tags=tags("data"),
     ),
 )
+# Telemetry destinations exist before Compute: the gateway task points its sidecars at them.
+workspaces = MetricsWorkspaces(
+    prefix,
+    MetricsWorkspacesArgs(
+        config=config.monitoring,
+        data=data,
+        log_retention_days=config.data.log_retention_days,
+        tags=tags("monitoring"),
+    ),
+)
 compute = Compute(
     prefix,
     ComputeArgs(
@@ -55,6 +68,10 @@ compute = Compute(
         data=data,
         log_retention_days=config.data.log_retention_days,
         tags=tags("compute"),
+        prometheus_remote_write_url=workspaces.remote_write_url,
+        prometheus_workspace_arn=workspaces.workspace_arn,
+        datadog_enabled=config.monitoring.datadog_enabled,
+        datadog_api_key_secret_arn=workspaces.datadog_api_key_secret_arn,
     ),
 )
 alerting = Alerting(prefix, AlertingArgs(config=config.alerting, data=data, tags=tags("alerting")))
@@ -69,6 +86,13 @@ monitoring = Monitoring(
         compute=compute,
         alerting=alerting,
         audit_log_retention_days=config.data.audit_log_retention_days,
+        shape=PlatformShape(
+            gateway_min_count=config.compute.gateway_min_count,
+            worker_timeout_seconds=config.compute.worker_timeout_seconds,
+            db_instance_count=config.data.db_instance_count,
+            cache_node_count=1 + config.data.cache_replicas,
+        ),
+        protect_audit_logs=config.data.protect_data,
         tags=tags("monitoring"),
     ),
 )
@@ -83,3 +107,7 @@ published = Outputs(
 )
 for key, value in published.values.items():
     pulumi.export(key, value)
+if config.cicd.cicd_enabled:
+    cicd = Cicd(prefix, CicdArgs(config=config.cicd, tags=tags("cicd")))
+    pulumi.export("github-deploy-role-arn", cicd.deploy_role_arn)
+    pulumi.export("github-preview-role-arn", cicd.preview_role_arn)

@@ -123,6 +123,15 @@ def _type_specific(
         # Auto-named by the provider (name + random suffix) when no name is given.
         "aws:rds/clusterParameterGroup:ClusterParameterGroup": {"name": physical},
         "aws:elasticache/parameterGroup:ParameterGroup": {"name": physical},
+        "aws:amp/workspace:Workspace": {
+            "arn": f"{arn_prefix.format('aps')}:workspace/ws-{resource_id[-8:]}",
+            "prometheusEndpoint": (
+                f"https://aps-workspaces.{region}.amazonaws.com/workspaces/ws-{resource_id[-8:]}/"
+            ),
+        },
+        "aws:grafana/workspace:Workspace": {
+            "endpoint": f"g-{resource_id[-10:]}.grafana-workspace.{region}.amazonaws.com",
+        },
         "aws:rds/subnetGroup:SubnetGroup": {"name": physical},
         "aws:elasticache/subnetGroup:SubnetGroup": {"name": physical},
     }
