@@ -3,7 +3,9 @@
 Resolution order (environment switches each part to the real thing, no code change):
 ``QUEUE_URL`` set -> the resources already exist (real AWS or a shared emulator): use as is;
 ``AWS_ENDPOINT_URL`` set -> create the layout's resources there; otherwise start moto
-in-process and create them in it.
+in-process and create them in it. Creating them is ``app.local_aws``'s job, the same code
+the gateway and worker run standalone; this module adds the persisted JWT key set and
+moves provider keys into the emulated secrets.
 """
 
 from __future__ import annotations
@@ -11,72 +13,20 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agatha.local.layout import LocalLayout
+from app.local_aws import (
+    PROVIDERS,
+    LocalLayout,
+    LocalResources,
+    create_local_resources,
+    emulated_endpoint,
+    generated_jwt_secret,
+)
 from app.settings import Settings
 
-PROVIDER_KEY_FIELDS = {p: f"{p}_api_key" for p in ("openai", "anthropic", "together", "google")}
-
-
-@dataclass(frozen=True)
-class CreatedResources:
-    """Identifiers of what ``create_resources`` made."""
-
-    queue_url: str
-    dlq_url: str
-    archive_bucket: str
-    jwt_signing_secret_arn: str
-    provider_secret_arns: dict[str, str]
-
-
-def create_resources(
-    settings: Settings, layout: LocalLayout, *, jwt_key_set: str, provider_keys: dict[str, str]
-) -> CreatedResources:
-    """Create (idempotently) the queue + DLQ, the archive bucket and the secrets."""
-    from app.aws import boto3_client
-
-    sqs = boto3_client(settings, "sqs")
-    dlq_url = sqs.create_queue(QueueName=layout.dlq_name, Attributes=layout.dlq_attributes)[
-        "QueueUrl"
-    ]
-    dlq_arn = _queue_arn(sqs, dlq_url)
-    attributes = layout.queue_attributes | {"RedrivePolicy": layout.redrive_policy(dlq_arn)}
-    queue_url = sqs.create_queue(QueueName=layout.queue_name, Attributes=attributes)["QueueUrl"]
-    sqs.set_queue_attributes(
-        QueueUrl=dlq_url,
-        Attributes={"RedriveAllowPolicy": layout.redrive_allow_policy(_queue_arn(sqs, queue_url))},
-    )
-    s3 = boto3_client(settings, "s3")
-    if layout.archive_bucket not in {b["Name"] for b in s3.list_buckets().get("Buckets", [])}:
-        s3.create_bucket(Bucket=layout.archive_bucket)
-    secrets = boto3_client(settings, "secretsmanager")
-    return CreatedResources(
-        queue_url=queue_url,
-        dlq_url=dlq_url,
-        archive_bucket=layout.archive_bucket,
-        jwt_signing_secret_arn=_put_secret(secrets, layout.jwt_secret_name, jwt_key_set),
-        provider_secret_arns={
-            provider: _put_secret(secrets, layout.provider_secret_names[provider], key)
-            for provider, key in provider_keys.items()
-        },
-    )
-
-
-def _queue_arn(sqs: Any, queue_url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])
-    return str(attributes["Attributes"]["QueueArn"])
-
-
-def _put_secret(client: Any, name: str, value: str) -> str:
-    try:
-        arn = str(client.describe_secret(SecretId=name)["ARN"])
-    except client.exceptions.ResourceNotFoundException:
-        return str(client.create_secret(Name=name, SecretString=value)["ARN"])
-    client.put_secret_value(SecretId=arn, SecretString=value)
-    return arn
+PROVIDER_KEY_FIELDS = {p: f"{p}_api_key" for p in PROVIDERS}
 
 
 def provider_keys_from(settings: Settings) -> dict[str, str]:
@@ -89,7 +39,7 @@ def provider_keys_from(settings: Settings) -> dict[str, str]:
     return keys
 
 
-def resolved_settings(settings: Settings, created: CreatedResources) -> Settings:
+def resolved_settings(settings: Settings, created: LocalResources) -> Settings:
     """Settings pointing at ``created``; keys move from env overrides to secret ARNs.
 
     Reading provider keys through Secrets Manager exercises the same path as the cloud.
@@ -112,29 +62,19 @@ def local_aws(settings: Settings, layout: LocalLayout, *, jwt_key_file: Path) ->
     if settings.queue_url:
         yield settings
         return
-    server: Any = None
-    if settings.aws_endpoint_url is None:
-        from app.local_aws import start_moto_server
-
-        url, server = start_moto_server()
-        settings = settings.model_copy(update={"aws_endpoint_url": url})
-    try:
-        created = create_resources(
-            settings,
+    with emulated_endpoint(settings) as endpoint:
+        created = create_local_resources(
+            endpoint,
             layout,
             jwt_key_set=jwt_key_set(jwt_key_file),
-            provider_keys=provider_keys_from(settings),
+            provider_keys=provider_keys_from(endpoint),
         )
-        yield resolved_settings(settings, created)
-    finally:
-        if server is not None:
-            server.stop()
+        yield resolved_settings(endpoint, created)
 
 
 def jwt_key_set(path: Path) -> str:
     """The persisted JWT key set (generated once, owner-only), so tokens survive restarts."""
     from agatha.local.state import write_secret_file
-    from app.local_aws import generated_jwt_secret
 
     if not path.exists():
         write_secret_file(path, generated_jwt_secret())

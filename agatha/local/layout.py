@@ -1,51 +1,24 @@
-"""What the local platform emulates, derived from the data layer's own definitions.
+"""What the local platform emulates, built from the data layer's own definitions.
 
-Secret paths, the redrive policy, the visibility-timeout rule and the retention constants
-are imported from ``components/`` (the code the data layer deploys with); the queue names
-repeat the data layer's ``f"{name}-jobs"`` pattern and a test compares them with the
-planned dev stack. Settings come from ``Pulumi.dev.yaml`` so local mirrors dev.
+``app.local_aws`` owns the ``LocalLayout`` shape and creates the resources; this module
+fills a layout from ``components/`` (secret paths, the visibility-timeout rule, the
+retention constants: the code the data layer deploys with). The queue names repeat the
+data layer's ``f"{name}-jobs"`` pattern; tests compare the result with the planned dev
+stack and with ``app.local_aws.default_layout()``, the app's Pulumi-free copy. Settings
+come from ``Pulumi.dev.yaml`` so local mirrors dev.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from app.local_aws import LocalLayout
 from components.config.compute import ComputeConfig
 from components.config.data import DataConfig
 from components.published_outputs import PROVIDER_SECRETS
 
 LOCAL_STACK = "local"
 MIRRORED_STACK = "dev"
-
-
-@dataclass(frozen=True)
-class LocalLayout:
-    """Names and settings of the emulated queue pair, bucket and secrets."""
-
-    prefix: str
-    queue_name: str
-    dlq_name: str
-    archive_bucket: str
-    jwt_secret_name: str
-    provider_secret_names: dict[str, str]
-    max_receive_count: int
-    visibility_timeout_seconds: int
-    queue_attributes: dict[str, str] = field(default_factory=dict)
-    dlq_attributes: dict[str, str] = field(default_factory=dict)
-
-    def redrive_policy(self, dlq_arn: str) -> str:
-        """The job queue's RedrivePolicy attribute for the given DLQ."""
-        from components.data_policies import redrive_policy
-
-        return json.dumps(redrive_policy(dlq_arn=dlq_arn, max_receive_count=self.max_receive_count))
-
-    def redrive_allow_policy(self, queue_arn: str) -> str:
-        """The DLQ's RedriveAllowPolicy attribute (dead letters from our queue only)."""
-        from components.data_policies import redrive_allow_policy
-
-        return json.dumps(redrive_allow_policy(source_queue_arn=queue_arn))
 
 
 def layout_for(*, service: str, data: DataConfig, worker_timeout_seconds: int) -> LocalLayout:

@@ -35,13 +35,17 @@ MAIN_TYPES: dict[str, str] = {
     "aws:grafana/workspace:Workspace": "Managed Grafana",
     "datadog:index/serviceLevelObjective:ServiceLevelObjective": "Datadog SLO",
 }
+LAYER_ORDER = ("edge", "network", "compute", "data", "alerting", "monitoring")
 _TOKEN = re.compile(r"[A-Za-z0-9:/._\-!@+=]{6,}")
 _MAX_HOPS = 3
 
 
 def render_mermaid(graph: ResourceGraph) -> str:
     """Mermaid `flowchart LR` source with one subgraph per layer."""
-    main = [r for r in graph if r.type in MAIN_TYPES]
+    order = list(MAIN_TYPES)
+    main = sorted(
+        (r for r in graph if r.type in MAIN_TYPES), key=lambda r: (order.index(r.type), r.name)
+    )
     edges = _main_edges(graph, {r.urn for r in main})
     node_id = {r.urn: f"n{i}" for i, r in enumerate(main)}
     lines = ["flowchart LR"]
@@ -56,10 +60,10 @@ def render_mermaid(graph: ResourceGraph) -> str:
 def _by_layer(
     graph: ResourceGraph, main: list[PlannedResource]
 ) -> dict[str, list[PlannedResource]]:
-    layers: dict[str, list[PlannedResource]] = {}
+    layers: dict[str, list[PlannedResource]] = {layer: [] for layer in LAYER_ORDER}
     for resource in main:
         layers.setdefault(graph.layer_of(resource), []).append(resource)
-    return layers
+    return {layer: members for layer, members in layers.items() if members}
 
 
 def _main_edges(graph: ResourceGraph, main: set[str]) -> set[tuple[str, str]]:

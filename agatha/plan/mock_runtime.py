@@ -8,9 +8,11 @@ Each evaluation runs in a fresh ``contextvars.Context`` so runs never share stat
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import logging
 import runpy
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -148,6 +150,7 @@ def _evaluate_in_context(
     from pulumi.runtime.sync_await import _sync_await
 
     logging.getLogger("pulumi").setLevel(logging.ERROR)
+    _ensure_usable_event_loop()
     pulumi.runtime.set_all_config(config, secret_keys)
     monitor = RecordingMonitor(RecordingMocks(stack=stack, region=region))
     pulumi.runtime.set_mocks(
@@ -159,8 +162,10 @@ def _evaluate_in_context(
         raise
     except Exception as exc:
         raise ProgramError(f"stack '{stack}' failed under the mock runtime: {exc}") from exc
+    # Registrations arrive from a thread pool in no fixed order; sort so plans are diffable.
+    resources = sorted(monitor.records, key=lambda r: r.urn)
     return ResourceGraph(
-        stack=stack, project=project, resources=monitor.records, exports=monitor.stack_outputs
+        stack=stack, project=project, resources=resources, exports=monitor.stack_outputs
     )
 
 
@@ -179,6 +184,26 @@ async def _run_and_collect_exports(program: Callable[[], None], monitor: Recordi
         monitor.stack_outputs[name] = (
             SECRET_PLACEHOLDER if is_secret else plain(await resolved.future())
         )
+
+
+def _ensure_usable_event_loop() -> None:
+    """Give this thread an open event loop; parts of the SDK assume one exists.
+
+    Async test runners and earlier ``asyncio.run`` calls leave none (or a closed one) behind.
+    """
+    try:
+        asyncio.get_running_loop()
+        return
+    except RuntimeError:
+        pass
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            loop = None
+    if loop is None or loop.is_closed():
+        asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 def _run_main(root: Path) -> None:

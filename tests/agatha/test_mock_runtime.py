@@ -70,3 +70,14 @@ def test_unknown_stack_names_known_stacks(tmp_path: Path) -> None:
     (tmp_path / "Pulumi.dev.yaml").write_text("config: {}\n")
     with pytest.raises(StackFileError, match="known stacks: dev"):
         evaluate_stack("qa", root=tmp_path)
+
+
+def test_evaluates_after_async_code_left_no_event_loop() -> None:
+    import asyncio
+
+    asyncio.set_event_loop(None)
+    assert len(evaluate_program(_program)) == 2
+    closed = asyncio.new_event_loop()
+    closed.close()
+    asyncio.set_event_loop(closed)
+    assert len(evaluate_program(_program)) == 2

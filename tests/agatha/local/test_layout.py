@@ -5,9 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from agatha.local.layout import layout_for, load_layout
 from agatha.plan.graph import ResourceGraph
+from app.local_aws import DEFAULT_PREFIX, default_layout
+from components.config.compute import ComputeConfig
 from components.config.data import DataConfig
+from components.data_policies import redrive_allow_policy, redrive_policy
 
 
 def _as_dev(name: str) -> str:
@@ -26,10 +31,9 @@ def test_local_queue_pair_matches_the_planned_dev_queues(
     assert int(attributes["ReceiveMessageWaitTimeSeconds"]) == queue["receiveWaitTimeSeconds"]
     assert int(layout.dlq_attributes["MessageRetentionPeriod"]) == dlq["messageRetentionSeconds"]
     assert layout.max_receive_count == json.loads(queue["redrivePolicy"])["maxReceiveCount"]
-    assert json.loads(layout.redrive_policy("arn:dlq")) == {
-        "deadLetterTargetArn": "arn:dlq",
-        "maxReceiveCount": layout.max_receive_count,
-    }
+    assert json.loads(layout.redrive_policy("arn:dlq")) == redrive_policy(
+        dlq_arn="arn:dlq", max_receive_count=layout.max_receive_count
+    )
 
 
 def test_local_secrets_use_the_data_layer_secret_paths(
@@ -58,3 +62,39 @@ def test_layout_falls_back_to_config_defaults_without_a_stack_file(tmp_path: Pat
     layout = load_layout(tmp_path)
     assert layout.queue_name == "agatha-local-jobs"
     assert layout.max_receive_count == DataConfig().queue_max_receive_count
+
+
+def test_app_default_layout_equals_the_layout_local_up_builds_from_the_dev_stack(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    # The app cannot import components/ (Pulumi), so it keeps a copy: this is the drift check.
+    built = load_layout(repo_root)
+    assert built.prefix == DEFAULT_PREFIX
+    assert default_layout() == built
+    assert default_layout() == load_layout(tmp_path)
+
+
+@pytest.mark.parametrize("service", ["agatha", "acme"])
+def test_app_default_layout_equals_the_data_layer_layout_for_any_prefix(service: str) -> None:
+    built = layout_for(
+        service=service,
+        data=DataConfig(),
+        worker_timeout_seconds=ComputeConfig.model_fields["worker_timeout_seconds"].default,
+    )
+    assert default_layout(built.prefix) == built
+
+
+def test_app_queue_policies_are_the_data_layer_documents_in_wire_format() -> None:
+    layout = default_layout()
+    dlq_arn = "arn:aws:sqs:us-east-1:000000000000:agatha-local-jobs-dlq"
+    queue_arn = "arn:aws:sqs:us-east-1:000000000000:agatha-local-jobs"
+    assert json.loads(layout.redrive_policy(dlq_arn)) == redrive_policy(
+        dlq_arn=dlq_arn, max_receive_count=layout.max_receive_count
+    )
+    assert set(json.loads(layout.redrive_policy(dlq_arn))) == {
+        "deadLetterTargetArn",
+        "maxReceiveCount",
+    }
+    assert json.loads(layout.redrive_allow_policy(queue_arn)) == redrive_allow_policy(
+        source_queue_arn=queue_arn
+    )

@@ -11,7 +11,11 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.db.models import InferenceRequest, RequestStatus, Tenant
-from app.local_aws import create_local_resources, with_local_resources
+from app.local_aws import (
+    DEFAULT_MAX_RECEIVE_COUNT,
+    create_local_resources,
+    with_local_resources,
+)
 from app.settings import Settings
 from app.worker.config import WorkerSettings
 from app.worker.messages import JobResult
@@ -52,7 +56,8 @@ async def test_runtime_processes_a_local_echo_job_on_sqlite(
         stop.set()
 
     try:
-        assert runtime.core.config.max_receive_count == 3  # read from the queue's redrive
+        # Read from the queue's redrive policy, not from the settings (9).
+        assert runtime.core.config.max_receive_count == DEFAULT_MAX_RECEIVE_COUNT
         await runtime.sqs.send_message(
             QueueUrl=settings.queue_url, MessageBody=body_for("req_local", "acme")
         )
