@@ -7,18 +7,18 @@ tools is declared in ``components/published_outputs.py``.
 from __future__ import annotations
 
 import pulumi
+
 from components.alerting import Alerting, AlertingArgs
 from components.cicd import Cicd, CicdArgs
 from components.compute import Compute, ComputeArgs
+from components.config import load_stack_config
 from components.data import Data, DataArgs
 from components.edge import Edge, EdgeArgs, origin_ingress_cidrs
 from components.monitoring import Monitoring, MonitoringArgs
 from components.monitoring_alarms import PlatformShape
 from components.monitoring_prometheus import MetricsWorkspaces, MetricsWorkspacesArgs
-from components.network import Network, NetworkArgs
-
-from components.config import load_stack_config
 from components.naming import base_name, required_tags, ssm_prefix
+from components.network import Network, NetworkArgs
 from components.outputs import Outputs, OutputsArgs
 
 config = load_stack_config()
