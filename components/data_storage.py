@@ -10,6 +10,7 @@ import pulumi_aws as aws
 from components import data_policies
 from components.config.data import DataConfig
 from components.data_keys import AwsContext
+from components.s3_buckets import private_bucket
 
 NONCURRENT_ARCHIVE_DAYS = 30
 NONCURRENT_LOG_DAYS = 7
@@ -34,7 +35,7 @@ def create_buckets(
     parent: pulumi.Resource,
 ) -> Buckets:
     """Create both buckets locked down, encrypted, versioned and with lifecycles."""
-    archive = _private_bucket(
+    archive = private_bucket(
         f"{name}-archive",
         encryption=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
             apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
@@ -48,7 +49,7 @@ def create_buckets(
         parent=parent,
     )
     # S3 server access logs and ALB access logs can only be written with SSE-S3.
-    logs = _private_bucket(
+    logs = private_bucket(
         f"{name}-logs",
         encryption=aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
             apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
@@ -70,51 +71,6 @@ def create_buckets(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return Buckets(archive=archive, logs=logs)
-
-
-def _private_bucket(
-    resource_name: str,
-    *,
-    encryption: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs,
-    tags: dict[str, str],
-    protect: bool,
-    parent: pulumi.Resource,
-) -> aws.s3.Bucket:
-    child = pulumi.ResourceOptions(parent=parent)
-    # No explicit bucket name: Pulumi appends a random suffix, so names stay globally unique.
-    bucket = aws.s3.Bucket(
-        resource_name,
-        force_destroy=False,
-        tags=tags | {"Name": resource_name},
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
-    )
-    aws.s3.BucketOwnershipControls(
-        f"{resource_name}-ownership",
-        bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=child,
-    )
-    aws.s3.BucketPublicAccessBlock(
-        f"{resource_name}-public-access",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{resource_name}-encryption", bucket=bucket.id, rules=[encryption], opts=child
-    )
-    aws.s3.BucketVersioning(
-        f"{resource_name}-versioning",
-        bucket=bucket.id,
-        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-            status="Enabled"
-        ),
-        opts=child,
-    )
-    return bucket
 
 
 def _create_bucket_policies(

@@ -14,6 +14,7 @@ import pulumi_aws as aws
 
 from components import monitoring_cloudtrail_rules as rules
 from components.data_keys import AwsContext
+from components.s3_buckets import private_bucket
 
 ABORT_MULTIPART_DAYS = 7
 NONCURRENT_VERSION_DAYS = 90
@@ -43,9 +44,9 @@ class BucketInputs:
 def create_trail_buckets(inputs: BucketInputs, parent: pulumi.Resource) -> aws.s3.Bucket:
     """Both buckets, their policies and lifecycles; returns the log-file bucket."""
     name, opts = inputs.name, pulumi.ResourceOptions(parent=parent)
-    bucket = _locked_bucket(
+    bucket = private_bucket(
         f"{name}-trail-bucket",
-        sse=SseRule(
+        encryption=SseRule(
             apply_server_side_encryption_by_default=SseDefault(
                 sse_algorithm="aws:kms", kms_master_key_id=inputs.key_arn
             ),
@@ -55,9 +56,11 @@ def create_trail_buckets(inputs: BucketInputs, parent: pulumi.Resource) -> aws.s
         protect=inputs.protect,
         parent=parent,
     )
-    access = _locked_bucket(
+    access = private_bucket(
         f"{name}-trail-access-logs",
-        sse=SseRule(apply_server_side_encryption_by_default=SseDefault(sse_algorithm="AES256")),
+        encryption=SseRule(
+            apply_server_side_encryption_by_default=SseDefault(sse_algorithm="AES256")
+        ),
         tags=inputs.tags | {"purpose": "access-logs"},
         protect=False,
         parent=parent,
@@ -82,50 +85,6 @@ def create_trail_buckets(inputs: BucketInputs, parent: pulumi.Resource) -> aws.s
     )
     _lifecycle(f"{name}-trail-bucket", bucket, _audit_rule(inputs.expiration_days), parent)
     _lifecycle(f"{name}-trail-access-logs", access, _expiry_rule(ACCESS_LOG_DAYS), parent)
-    return bucket
-
-
-def _locked_bucket(
-    resource_name: str,
-    *,
-    sse: aws.s3.BucketServerSideEncryptionConfigurationRuleArgs,
-    tags: dict[str, str],
-    protect: bool,
-    parent: pulumi.Resource,
-) -> aws.s3.Bucket:
-    child = pulumi.ResourceOptions(parent=parent)
-    bucket = aws.s3.Bucket(
-        resource_name,
-        force_destroy=False,
-        tags=tags | {"Name": resource_name},
-        opts=pulumi.ResourceOptions(parent=parent, protect=protect),
-    )
-    aws.s3.BucketOwnershipControls(
-        f"{resource_name}-ownership",
-        bucket=bucket.id,
-        rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
-        opts=child,
-    )
-    aws.s3.BucketPublicAccessBlock(
-        f"{resource_name}-public-access",
-        bucket=bucket.id,
-        block_public_acls=True,
-        block_public_policy=True,
-        ignore_public_acls=True,
-        restrict_public_buckets=True,
-        opts=child,
-    )
-    aws.s3.BucketServerSideEncryptionConfiguration(
-        f"{resource_name}-encryption", bucket=bucket.id, rules=[sse], opts=child
-    )
-    aws.s3.BucketVersioning(
-        f"{resource_name}-versioning",
-        bucket=bucket.id,
-        versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(
-            status="Enabled"
-        ),
-        opts=child,
-    )
     return bucket
 
 
