@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from opentelemetry.trace import SpanKind
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from app.auth.principal import Principal
@@ -30,6 +31,7 @@ from app.gateway.state import Gateway
 from app.gateway.validation import estimated_tokens, request_hash, validate_inference
 from app.queue.sender import job_body
 from app.ratelimit.base import Decision, rules_for
+from app.tracing import span
 
 DB_ERRORS = (SQLAlchemyError, DBAPIError, OSError, TimeoutError)
 MAX_IDEMPOTENCY_KEY = 200
@@ -72,7 +74,8 @@ async def accept(
         created_at=datetime.now(UTC),
     )
     try:
-        row = await store.insert_pending(gw.engine, new)
+        with span("db.insert", _insert_attributes(new.id)):
+            row = await store.insert_pending(gw.engine, new)
     except DB_ERRORS as exc:
         raise db_unavailable(exc) from exc
     if row is None:
@@ -153,7 +156,8 @@ async def _replay(gw: Gateway, new: store.NewRequest) -> dict[str, Any]:
 
 async def _enqueue(gw: Gateway, new: store.NewRequest) -> None:
     try:
-        await gw.sender.send(job_body(request_id=new.id, tenant_id=new.tenant_id))
+        with span("queue.send", _send_attributes(new.id), kind=SpanKind.PRODUCER):
+            await gw.sender.send(job_body(request_id=new.id, tenant_id=new.tenant_id))
     except EnqueueFailed as exc:
         gw.metrics.enqueue_failures.inc()
         # Never leave the row pending forever: nothing would ever pick it up.
@@ -164,3 +168,19 @@ async def _enqueue(gw: Gateway, new: store.NewRequest) -> None:
         except DB_ERRORS as db_exc:
             raise db_unavailable(db_exc) from exc
         raise
+
+
+def _insert_attributes(request_id: str) -> dict[str, str]:
+    return {
+        "db.operation.name": "INSERT",
+        "db.collection.name": "inference_requests",
+        "agatha.request_id": request_id,
+    }
+
+
+def _send_attributes(request_id: str) -> dict[str, str]:
+    return {
+        "messaging.system": "aws_sqs",
+        "messaging.operation.type": "send",
+        "agatha.request_id": request_id,
+    }

@@ -16,6 +16,7 @@ from app.gateway.state import open_gateway
 from app.local_aws import embedded_aws
 from app.logging import configure_logging
 from app.settings import Settings, get_settings
+from app.tracing import GATEWAY_SERVICE, configure_tracing, shutdown_tracing
 
 DESCRIPTION = """
 Submit prompts with `POST /api/inference` (answers **202** with `Location` and
@@ -40,16 +41,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         configure_logging(settings.log_level)
-        with embedded_aws(settings) as resolved:
-            async with open_gateway(resolved, metrics) as gateway:
-                app.state.gateway = gateway
-                yield
+        tracer_provider = configure_tracing(default_service=GATEWAY_SERVICE)
+        try:
+            with embedded_aws(settings) as resolved:
+                async with open_gateway(resolved, metrics) as gateway:
+                    app.state.gateway = gateway
+                    yield
+        finally:
+            shutdown_tracing(tracer_provider)
 
     app = FastAPI(
         title="AgathaAI inference gateway",
         version="0.1.0",
         description=DESCRIPTION,
         lifespan=lifespan,
+        # FastAPI's native server spans (W3C traceparent in, route-named) under the provider
+        # configure_tracing installs. OTel logs off: they would carry validation inputs
+        # (prompts); per-dependency spans off: db.insert/queue.send are the useful children.
+        telemetry={"logs": False, "operation_spans": False},
     )
     app.include_router(inference.router)
     app.include_router(admin.router)

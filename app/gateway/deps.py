@@ -30,10 +30,25 @@ def get_gateway(request: Request) -> Gateway:
 GatewayDep = Annotated[Gateway, Depends(get_gateway)]
 
 
-async def get_principal(
-    gw: GatewayDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
+CredentialsDep = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+async def get_principal(gw: GatewayDep, credentials: CredentialsDep) -> Principal:
+    """Authenticate the bearer credential and refuse API keys revoked in any process."""
+    principal = await authenticate(gw, credentials)
+    # Key caches live up to 30 s per process; the shared marker makes revocation immediate.
+    if principal.key_id is not None and await gw.limiter.is_revoked(principal.key_id):
+        gw.key_cache.forget_all()
+        raise AuthenticationFailed("API key is unknown or revoked")
+    return principal
+
+
+async def get_principal_for_accept(gw: GatewayDep, credentials: CredentialsDep) -> Principal:
+    """Like ``get_principal``; the accept path checks revocation in its rate-limit call."""
+    return await authenticate(gw, credentials)
+
+
+async def authenticate(gw: Gateway, credentials: HTTPAuthorizationCredentials | None) -> Principal:
     """Authenticate the bearer credential (API key or JWT)."""
     if credentials is None or not credentials.credentials:
         raise AuthenticationFailed(
@@ -56,6 +71,7 @@ async def get_principal(
 
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
+AcceptPrincipalDep = Annotated[Principal, Depends(get_principal_for_accept)]
 
 
 async def require_admin(principal: PrincipalDep) -> Principal:

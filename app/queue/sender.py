@@ -14,6 +14,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.errors import EnqueueFailed
+from app.tracing import TRACEPARENT, current_traceparent
 
 MAX_BATCH = 10
 
@@ -23,6 +24,15 @@ def job_body(*, request_id: str, tenant_id: str) -> str:
     return json.dumps({"v": 1, "id": request_id, "tenant": tenant_id}, separators=(",", ":"))
 
 
+def _entry(index: int, body: str, traceparent: str | None) -> dict[str, Any]:
+    entry: dict[str, Any] = {"Id": str(index), "MessageBody": body}
+    if traceparent is not None:
+        entry["MessageAttributes"] = {
+            TRACEPARENT: {"DataType": "String", "StringValue": traceparent}
+        }
+    return entry
+
+
 class BatchingSender:
     """Send messages to one queue, coalescing concurrent sends into batches."""
 
@@ -30,7 +40,7 @@ class BatchingSender:
         self._client = client
         self._queue_url = queue_url
         self._max_delay = max_delay
-        self._pending: list[tuple[str, asyncio.Future[str]]] = []
+        self._pending: list[tuple[str, str | None, asyncio.Future[str]]] = []
         self._timer: asyncio.TimerHandle | None = None
         self._inflight: set[asyncio.Task[None]] = set()
 
@@ -38,7 +48,8 @@ class BatchingSender:
         """Enqueue ``body``; returns the SQS message id once SQS accepted it."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[str] = loop.create_future()
-        self._pending.append((body, future))
+        # The batch is sent from another task: capture the caller's trace context now.
+        self._pending.append((body, current_traceparent(), future))
         if len(self._pending) >= MAX_BATCH:
             self._flush()
         elif self._timer is None:
@@ -55,24 +66,24 @@ class BatchingSender:
             self._inflight.add(task)
             task.add_done_callback(self._inflight.discard)
 
-    async def _send_batch(self, batch: list[tuple[str, asyncio.Future[str]]]) -> None:
-        entries = [{"Id": str(i), "MessageBody": body} for i, (body, _) in enumerate(batch)]
+    async def _send_batch(self, batch: list[tuple[str, str | None, asyncio.Future[str]]]) -> None:
+        entries = [_entry(i, body, parent) for i, (body, parent, _) in enumerate(batch)]
         try:
             response = await self._client.send_message_batch(
                 QueueUrl=self._queue_url, Entries=entries
             )
         except (TimeoutError, BotoCoreError, ClientError, OSError) as exc:
             error = EnqueueFailed(f"queue rejected the batch: {type(exc).__name__}")
-            for _, future in batch:
+            for _, _, future in batch:
                 if not future.done():
                     future.set_exception(error)
             return
         for ok in response.get("Successful", []):
-            future = batch[int(ok["Id"])][1]
+            future = batch[int(ok["Id"])][2]
             if not future.done():
                 future.set_result(ok["MessageId"])
         for failed in response.get("Failed", []):
-            future = batch[int(failed["Id"])][1]
+            future = batch[int(failed["Id"])][2]
             if not future.done():
                 future.set_exception(EnqueueFailed(f"queue rejected the message: {failed['Code']}"))
 

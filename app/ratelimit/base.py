@@ -42,6 +42,10 @@ class RateLimiter(Protocol):
         """Make ``key_id`` fail every later check, in every process sharing this limiter."""
         ...
 
+    async def is_revoked(self, key_id: str) -> bool:
+        """True when ``key_id`` was revoked (by any process sharing this limiter)."""
+        ...
+
     async def ping(self) -> bool:
         """True when the backing store answers."""
         ...

@@ -50,6 +50,10 @@ class MemoryRateLimiter:
         """Reject the key from now on in this process."""
         self._revoked.add(key_id)
 
+    async def is_revoked(self, key_id: str) -> bool:
+        """True when this process revoked ``key_id``."""
+        return key_id in self._revoked
+
     async def ping(self) -> bool:
         """Always reachable."""
         return True

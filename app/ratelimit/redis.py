@@ -90,6 +90,15 @@ class RedisRateLimiter:
         """Set the marker every process's next check sees (outlives the key caches)."""
         await self._client.set(revoked_marker(key_id), "1", ex=REVOKED_MARKER_TTL_SECONDS)
 
+    async def is_revoked(self, key_id: str) -> bool:
+        """One EXISTS on the marker ``mark_revoked`` sets."""
+        try:
+            return bool(await self._client.exists(revoked_marker(key_id)))
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable(
+                f"rate limiter unavailable: {type(exc).__name__}", dependency="redis"
+            ) from exc
+
     async def ping(self) -> bool:
         """True when Redis answers PING."""
         try:

@@ -19,6 +19,7 @@ from datetime import datetime
 
 import structlog
 
+from app import tracing
 from app.archive.errors import ArchiveWriteFailed
 from app.archive.s3 import Archiver, ArchiveRecord
 from app.db.models import TERMINAL_STATUSES, RequestStatus
@@ -78,14 +79,17 @@ class WorkerCore:
         """Handle one delivery end to end; never raises except on cancellation."""
         self._observe_lag(message)
         ref: JobRef | None = None
-        try:
-            ref = parse_job_body(message.body)
-            result = await self._process(ref, message, extend_visibility)
-        except MalformedJobMessage as exc:
-            self._log.error("job.malformed", message_id=message.message_id, error=str(exc))
-            result = JobResult(Outcome.SKIPPED, None, reason="malformed_message")
-        except Exception as exc:  # noqa: BLE001 -- edge of one job: _unexpected logs it
-            result = await self._unexpected(ref, message, exc)
+        with tracing.job_span(message.traceparent, message_id=message.message_id):
+            try:
+                ref = parse_job_body(message.body)
+                tracing.set_attributes(request_id=ref.request_id)
+                result = await self._process(ref, message, extend_visibility)
+            except MalformedJobMessage as exc:
+                self._log.error("job.malformed", message_id=message.message_id, error=str(exc))
+                result = JobResult(Outcome.SKIPPED, None, reason="malformed_message")
+            except Exception as exc:  # noqa: BLE001 -- edge of one job: _unexpected logs it
+                result = await self._unexpected(ref, message, exc)
+            tracing.set_attributes(outcome=result.outcome.value, reason=result.reason or None)
         self._d.metrics.processed.labels(outcome=result.outcome.value).inc()
         return result
 
@@ -126,17 +130,20 @@ class WorkerCore:
             model=job.model, prompt=job.prompt, parameters=job.parameters
         )
         started = time.monotonic()
+        tracing.set_attributes(model=job.model)
         try:
-            completion = await complete_with_fallback(
-                self._d.registry,
-                request,
-                fallbacks=self._d.config.fallbacks.get(job.model, ()),
-                timeout=self._d.config.provider_timeout,
-                policy=self._d.config.retry,
-                sleep=self._d.sleep,
-                jitter=self._d.jitter,
-                on_retry=self._on_retry,
-            )
+            with tracing.span("provider.complete", {"agatha.model": job.model}):
+                completion = await complete_with_fallback(
+                    self._d.registry,
+                    request,
+                    fallbacks=self._d.config.fallbacks.get(job.model, ()),
+                    timeout=self._d.config.provider_timeout,
+                    policy=self._d.config.retry,
+                    sleep=self._d.sleep,
+                    jitter=self._d.jitter,
+                    on_retry=self._on_retry,
+                )
+                tracing.set_attributes(provider=completion.provider)
         except PermanentProviderError as exc:
             return await self._fail(job, exc.code, exc.message, Outcome.FAILED)
         except RetryableProviderError as exc:
@@ -146,6 +153,7 @@ class WorkerCore:
             await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
             raise
         elapsed = time.monotonic() - started
+        tracing.set_attributes(provider=completion.provider)
         self._d.metrics.provider_latency.labels(provider=completion.provider).observe(elapsed)
         return await self._finish(job, completion, processing_ms=int(elapsed * 1000))
 

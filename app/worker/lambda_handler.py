@@ -20,6 +20,7 @@ from aws_lambda_powertools.utilities.batch import (
 )
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from app.tracing import TRACEPARENT, WORKER_SERVICE, configure_tracing, flush_tracing
 from app.worker.core import WorkerCore
 from app.worker.errors import JobNotAcknowledged
 from app.worker.messages import JobMessage, JobResult, sent_at_from_millis
@@ -30,11 +31,13 @@ CoreFactory = Callable[[], Awaitable[WorkerCore]]
 def job_from_record(record: dict[str, Any]) -> JobMessage:
     """A JobMessage from one SQS event record (Lambda's camelCase shape)."""
     attributes = record.get("attributes", {})
+    traceparent = record.get("messageAttributes", {}).get(TRACEPARENT, {})
     return JobMessage(
         message_id=record["messageId"],
         body=record["body"],
         receive_count=int(attributes.get("ApproximateReceiveCount", "1")),
         sent_at=sent_at_from_millis(attributes.get("SentTimestamp")),
+        traceparent=traceparent.get("stringValue"),
     )
 
 
@@ -49,6 +52,8 @@ class LambdaWorker:
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Process the batch; failed records go back to the queue via batchItemFailures."""
         results = self._loop.run_until_complete(self._process(event.get("Records", [])))
+        # The environment may freeze right after the return: hand the spans over now.
+        flush_tracing()
 
         def record_handler(record: SQSRecord) -> str:
             result = results[record.message_id]
@@ -87,6 +92,7 @@ async def _core_from_settings() -> WorkerCore:
 
     settings = get_settings()
     configure_logging(settings.log_level)
+    configure_tracing(default_service=WORKER_SERVICE)
     runtime = await build_runtime(settings, get_worker_settings())
     return runtime.core
 

@@ -43,6 +43,8 @@ class JobMessage:
     body: str
     receive_count: int
     sent_at: datetime | None = None
+    # W3C trace context of the gateway's send (SQS message attribute), when traced.
+    traceparent: str | None = None
 
 
 @dataclass(frozen=True)

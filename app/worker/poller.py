@@ -16,6 +16,7 @@ from typing import Any
 import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
+from app.tracing import TRACEPARENT
 from app.worker.core import WorkerCore
 from app.worker.messages import JobMessage, JobResult, Outcome, sent_at_from_millis
 
@@ -34,11 +35,13 @@ def _ignore(result: JobResult) -> None:
 def job_from_sqs(message: dict[str, Any]) -> JobMessage:
     """A JobMessage from a ReceiveMessage entry."""
     attributes = message.get("Attributes", {})
+    traceparent = message.get("MessageAttributes", {}).get(TRACEPARENT, {})
     return JobMessage(
         message_id=message["MessageId"],
         body=message["Body"],
         receive_count=int(attributes.get("ApproximateReceiveCount", "1")),
         sent_at=sent_at_from_millis(attributes.get("SentTimestamp")),
+        traceparent=traceparent.get("StringValue"),
     )
 
 
@@ -88,6 +91,7 @@ class Poller:
                 MaxNumberOfMessages=count,
                 WaitTimeSeconds=self._wait_seconds,
                 MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
+                MessageAttributeNames=[TRACEPARENT],
             )
         )
         await _first_of([receive], stop)

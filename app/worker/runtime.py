@@ -27,6 +27,7 @@ from app.archive.s3 import Archiver
 from app.providers.keys import ApiKeyResolver
 from app.providers.registry import ProviderRegistry, default_factories
 from app.settings import Settings, get_settings
+from app.tracing import WORKER_SERVICE, configure_tracing, shutdown_tracing
 from app.usage.prices import PriceTable, default_prices
 from app.worker.config import WorkerConfig, WorkerSettings, get_worker_settings
 from app.worker.core import WorkerCore, WorkerDeps
@@ -205,8 +206,12 @@ def main() -> None:
 
     settings = get_settings()
     configure_logging(settings.log_level)
-    with embedded_aws(settings) as resolved:
-        asyncio.run(run_poller(resolved, get_worker_settings()))
+    tracer_provider = configure_tracing(default_service=WORKER_SERVICE)
+    try:
+        with embedded_aws(settings) as resolved:
+            asyncio.run(run_poller(resolved, get_worker_settings()))
+    finally:
+        shutdown_tracing(tracer_provider)
 
 
 if __name__ == "__main__":

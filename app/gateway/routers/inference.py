@@ -13,7 +13,7 @@ from app.db import requests as store
 from app.db.models import RequestStatus
 from app.errors import NotFound
 from app.gateway.accept import DB_ERRORS, accept, db_unavailable
-from app.gateway.deps import GatewayDep, IdempotencyKeyDep, PrincipalDep
+from app.gateway.deps import AcceptPrincipalDep, GatewayDep, IdempotencyKeyDep, PrincipalDep
 from app.gateway.schemas import ErrorBody, InferenceCreate, InferencePublic, InferenceResult
 from app.gateway.state import Gateway
 from app.gateway.views import public_view, result_response
@@ -58,7 +58,7 @@ RESULT_ERRORS: dict[int | str, dict[str, Any]] = {
 async def create_inference(
     body: InferenceCreate,
     gw: GatewayDep,
-    principal: PrincipalDep,
+    principal: AcceptPrincipalDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
     outcome = await accept(gw, principal, body, idempotency_key)

@@ -28,6 +28,10 @@ async def _exercise(limiter) -> None:
     assert results[2].remaining[1] == 70
     await limiter.mark_revoked("key-1")
     assert (await limiter.check(_rules(uuid.uuid4().hex, tokens=1), key_id="key-1")).revoked
+    fresh = f"key-{uuid.uuid4().hex}"
+    assert not await limiter.is_revoked(fresh)
+    await limiter.mark_revoked(fresh)
+    assert await limiter.is_revoked(fresh)
 
 
 async def test_memory_limiter_is_all_or_nothing_and_refills() -> None:
