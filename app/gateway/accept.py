@@ -30,7 +30,7 @@ from app.gateway.schemas import InferenceCreate
 from app.gateway.state import Gateway
 from app.gateway.validation import estimated_tokens, request_hash, validate_inference
 from app.queue.sender import job_body
-from app.ratelimit.base import Decision, rules_for
+from app.ratelimit.base import Decision, LimitRule, rules_for
 from app.tracing import span
 
 DB_ERRORS = (SQLAlchemyError, DBAPIError, OSError, TimeoutError)
@@ -114,19 +114,30 @@ async def _admit(gw: Gateway, principal: Principal, tokens: int) -> dict[str, st
         retry = max(1, math.ceil(decision.retry_after))
         raise RateLimited(
             f"{decision.denied_rule} limit reached; retry after {retry} s",
-            headers={"Retry-After": str(retry), **limit_headers(decision, rules[0].limit)},
+            headers={"Retry-After": str(retry), **limit_headers(decision, rules)},
         )
-    return limit_headers(decision, rules[0].limit)
+    return limit_headers(decision, rules)
 
 
-def limit_headers(decision: Decision, limit: int) -> dict[str, str]:
-    """X-RateLimit-* headers for the tenant's requests-per-minute bucket."""
-    remaining = decision.remaining[0] if decision.remaining else 0
+def limit_headers(decision: Decision, rules: list[LimitRule]) -> dict[str, str]:
+    """X-RateLimit-* headers of the bucket that refused, else of the tightest request bucket."""
+    index = _header_bucket(decision, rules)
+    remaining = decision.remaining[index] if len(decision.remaining) > index else 0
     return {
-        "X-RateLimit-Limit": str(limit),
+        "X-RateLimit-Limit": str(rules[index].limit),
         "X-RateLimit-Remaining": str(max(0, remaining)),
         "X-RateLimit-Reset": str(max(0, math.ceil(decision.retry_after))),
     }
+
+
+def _header_bucket(decision: Decision, rules: list[LimitRule]) -> int:
+    names = [rule.name for rule in rules]
+    if decision.denied_rule in names:
+        return names.index(str(decision.denied_rule))
+    request_buckets = [i for i, rule in enumerate(rules) if rule.key.endswith(":req")]
+    if not decision.remaining:
+        return request_buckets[0]
+    return min(request_buckets, key=lambda i: decision.remaining[i])
 
 
 async def _replay(gw: Gateway, new: store.NewRequest) -> dict[str, Any]:
