@@ -220,6 +220,9 @@ class Compute(pulumi.ComponentResource):
                     data.cache_auth_secret_arn,
                     *(data.provider_secret_arns[p] for p in PROVIDER_SECRETS),
                 ],
+                datadog_api_key_secret_arn=(
+                    args.datadog_api_key_secret_arn if args.datadog_enabled else None
+                ),
             ),
             tags=args.tags,
             parent=self,

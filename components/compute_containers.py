@@ -16,9 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 GATEWAY_CONTAINER = "gateway"
+GATEWAY_SERVICE = "agatha-gateway"
 GATEWAY_USER = "10001"
 HEALTH_PATH = "/healthz"
 METRICS_PATH = "/metrics"
+
+# The app exports OTLP/gRPC to whichever sidecar receives traces; the task's containers
+# share one network namespace, so loopback reaches it and nothing outside the task can.
+OTLP_GRPC_ADDRESS = "127.0.0.1:4317"
 
 # Pinned sidecar images (public ECR: no pull permissions or NAT to Docker Hub needed).
 OTEL_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
@@ -80,11 +85,26 @@ def task_containers(spec: GatewayTaskSpec) -> list[dict[str, Any]]:
     return containers
 
 
+def tracing_environment(spec: GatewayTaskSpec) -> dict[str, str]:
+    """Where the gateway sends traces: the Datadog agent, else the ADOT collector, else none."""
+    if spec.datadog_api_key_secret_arn:
+        return {
+            "DD_AGENT_HOST": "127.0.0.1",
+            "DD_TRACE_ENABLED": "true",
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{OTLP_GRPC_ADDRESS}",
+            "OTEL_SERVICE_NAME": GATEWAY_SERVICE,
+        }
+    if spec.prometheus_remote_write_url:
+        return {
+            "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{OTLP_GRPC_ADDRESS}",
+            "OTEL_SERVICE_NAME": GATEWAY_SERVICE,
+        }
+    return {}
+
+
 def gateway_container(spec: GatewayTaskSpec) -> dict[str, Any]:
     """The API gateway: read-only root, non-root user, health-checked, logging to CloudWatch."""
-    environment = dict(spec.environment)
-    if spec.datadog_api_key_secret_arn:
-        environment |= {"DD_AGENT_HOST": "127.0.0.1", "DD_TRACE_ENABLED": "true"}
+    environment = dict(spec.environment) | tracing_environment(spec)
     probe = (
         "import urllib.request,sys; "
         f"urllib.request.urlopen('http://127.0.0.1:{spec.port}{HEALTH_PATH}')"
@@ -122,12 +142,16 @@ def gateway_container(spec: GatewayTaskSpec) -> dict[str, Any]:
     )
 
 
-def otel_collector_config(*, remote_write_url: str, region: str, port: int) -> str:
+def otel_collector_config(
+    *, remote_write_url: str, region: str, port: int, traces: bool = False
+) -> str:
     """ADOT collector config: scrape the gateway's /metrics, remote-write with SigV4.
 
-    JSON is valid YAML, and it avoids ``${...}`` that the collector would expand.
+    With ``traces`` it also receives the gateway's OTLP spans and exports them to X-Ray
+    (only when no Datadog agent holds the OTLP port). JSON is valid YAML, and it avoids
+    ``${...}`` that the collector would expand.
     """
-    config = {
+    config: dict[str, Any] = {
         "extensions": {"sigv4auth": {"region": region, "service": "aps"}},
         "receivers": {
             "prometheus": {
@@ -161,13 +185,24 @@ def otel_collector_config(*, remote_write_url: str, region: str, port: int) -> s
             },
         },
     }
+    if traces:
+        config["receivers"]["otlp"] = {"protocols": {"grpc": {"endpoint": OTLP_GRPC_ADDRESS}}}
+        config["exporters"]["awsxray"] = {"region": region}
+        config["service"]["pipelines"]["traces"] = {
+            "receivers": ["otlp"],
+            "processors": ["batch"],
+            "exporters": ["awsxray"],
+        }
     return json.dumps(config, sort_keys=True)
 
 
 def otel_collector_container(spec: GatewayTaskSpec, remote_write_url: str) -> dict[str, Any]:
     """AWS Distro for OpenTelemetry collector feeding Amazon Managed Prometheus."""
     config = otel_collector_config(
-        remote_write_url=remote_write_url, region=spec.region, port=spec.port
+        remote_write_url=remote_write_url,
+        region=spec.region,
+        port=spec.port,
+        traces=not spec.datadog_api_key_secret_arn,
     )
     return _hardened(
         {
@@ -192,7 +227,9 @@ def datadog_agent_container(spec: GatewayTaskSpec, api_key_secret_arn: str) -> d
         "DD_APM_NON_LOCAL_TRAFFIC": "false",
         "DD_DOGSTATSD_NON_LOCAL_TRAFFIC": "false",
         "DD_ENV": spec.environment.get("AGATHA_ENV", ""),
-        "DD_SERVICE": "agatha-gateway",
+        "DD_SERVICE": GATEWAY_SERVICE,
+        # The gateway's OpenTelemetry spans arrive over OTLP/gRPC on loopback.
+        "DD_OTLP_CONFIG_RECEIVER_PROTOCOLS_GRPC_ENDPOINT": OTLP_GRPC_ADDRESS,
     }
     return _hardened(
         {

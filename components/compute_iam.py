@@ -142,6 +142,10 @@ def gateway_task_policy(
     ]
     if aps_workspace_arn:
         statements.append(statement("RemoteWriteMetrics", ["aps:RemoteWrite"], [aps_workspace_arn]))
+        # The collector sidecar also exports the gateway's traces to X-Ray.
+        statements.append(
+            statement("Tracing", ["xray:PutTelemetryRecords", "xray:PutTraceSegments"], ["*"])
+        )
     return document(statements)
 
 

@@ -1,4 +1,9 @@
-"""The queue worker: a VPC-attached arm64 Lambda fed by the SQS job queue."""
+"""The queue worker: a VPC-attached arm64 Lambda fed by the SQS job queue.
+
+With Datadog on, the function carries the Datadog Lambda extension layer: the app's
+OpenTelemetry spans go over OTLP/HTTP to the extension on localhost, which forwards them
+to Datadog APM with the API key it reads from Secrets Manager itself.
+"""
 
 from __future__ import annotations
 
@@ -11,12 +16,23 @@ import pulumi
 import pulumi_aws as aws
 
 from components import compute_iam as iam
+from components.compute_env import require_no_plain_secrets
 from components.compute_gateway import policy_json
 from components.config.compute import ComputeConfig
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKER_HANDLER = "app.worker.lambda_handler.handler"
 WORKER_RUNTIME = "python3.12"
+WORKER_SERVICE = "agatha-worker"
+
+# Datadog's Lambda extension for arm64, pinned (not "latest": a layer change is a deploy).
+# Versions and their notes: github.com/DataDog/datadog-lambda-extension/releases.
+DATADOG_LAYER_ACCOUNT = "464622532012"
+DATADOG_EXTENSION_VERSION = 103
+DATADOG_SITE = "datadoghq.com"
+# The extension (v88+) receives OTLP traces over HTTP only (datadog-lambda-extension#654,
+# #922): the worker exports OTLP/HTTP, not the gRPC the ECS agent sidecar takes.
+DATADOG_OTLP_HTTP_ADDRESS = "localhost:4318"
 
 
 @dataclass(frozen=True)
@@ -33,6 +49,8 @@ class WorkerInputs:
     topic_arn: pulumi.Input[str]
     archive_bucket_arn: pulumi.Input[str]
     secret_arns: list[pulumi.Input[str]]
+    # Set only when Datadog is on: the secret holding the Datadog API key.
+    datadog_api_key_secret_arn: pulumi.Input[str] | None = None
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,49 @@ def worker_code(bundle_path: str, *, root: Path = REPO_ROOT) -> pulumi.Archive:
         return pulumi.FileArchive(str(path if path.is_absolute() else root / path))
     # Nested under "app" so the handler path app.worker... resolves from the zip root.
     return pulumi.AssetArchive({"app": pulumi.FileArchive(str(root / "app"))})
+
+
+def datadog_layer_arn(region: str) -> str:
+    """The pinned arm64 Datadog extension layer in ``region``."""
+    return (
+        f"arn:aws:lambda:{region}:{DATADOG_LAYER_ACCOUNT}:layer:"
+        f"Datadog-Extension-ARM:{DATADOG_EXTENSION_VERSION}"
+    )
+
+
+def datadog_environment(
+    *, api_key_secret_arn: pulumi.Input[str], env: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
+    """What the extension and the app's tracer read (references only, no secret values)."""
+    return {
+        "DD_SITE": DATADOG_SITE,
+        "DD_API_KEY_SECRET_ARN": api_key_secret_arn,
+        "DD_SERVICE": WORKER_SERVICE,
+        "DD_ENV": env,
+        "DD_TRACE_ENABLED": "true",
+        "DD_OTLP_CONFIG_RECEIVER_PROTOCOLS_HTTP_ENDPOINT": DATADOG_OTLP_HTTP_ADDRESS,
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{DATADOG_OTLP_HTTP_ADDRESS}",
+        "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf",
+        "OTEL_SERVICE_NAME": WORKER_SERVICE,
+    }
+
+
+def worker_environment(inputs: WorkerInputs) -> dict[str, pulumi.Input[str]]:
+    """The app environment, plus the Datadog extension's settings when Datadog is on."""
+    env = dict(inputs.environment)
+    if inputs.datadog_api_key_secret_arn is not None:
+        env |= datadog_environment(
+            api_key_secret_arn=inputs.datadog_api_key_secret_arn,
+            env=env.get("AGATHA_ENV", ""),
+        )
+    require_no_plain_secrets(env, where="worker function environment")
+    return env
+
+
+def worker_secret_arns(inputs: WorkerInputs) -> list[pulumi.Input[str]]:
+    """Secrets the worker role may read: the app's, and the Datadog key for the extension."""
+    extra = [inputs.datadog_api_key_secret_arn] if inputs.datadog_api_key_secret_arn else []
+    return [*inputs.secret_arns, *extra]
 
 
 def create_worker(
@@ -115,7 +176,7 @@ def _create_role(
             kms_key_arn=inputs.kms_key_arn,
             archive_bucket_arn=inputs.archive_bucket_arn,
             log_group_arn=log_group.arn,
-            secret_arns=inputs.secret_arns,
+            secret_arns=worker_secret_arns(inputs),
         ),
         opts=pulumi.ResourceOptions(parent=role),
     )
@@ -141,6 +202,10 @@ def _create_function(
 ) -> aws.lambda_.Function:
     config = inputs.config
     reserved = config.worker_reserved_concurrency
+    layers: list[pulumi.Input[str]] | None = None
+    if inputs.datadog_api_key_secret_arn is not None:
+        region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=parent)).region
+        layers = [region.apply(datadog_layer_arn)]
     return aws.lambda_.Function(
         f"{name}-worker",
         name=function_name,
@@ -159,7 +224,8 @@ def _create_function(
             subnet_ids=inputs.network.private_subnet_ids,
             security_group_ids=[inputs.network.worker_security_group_id],
         ),
-        environment=aws.lambda_.FunctionEnvironmentArgs(variables=dict(inputs.environment)),
+        environment=aws.lambda_.FunctionEnvironmentArgs(variables=worker_environment(inputs)),
+        layers=layers,
         kms_key_arn=inputs.kms_key_arn,
         logging_config=aws.lambda_.FunctionLoggingConfigArgs(
             log_format="Text", log_group=log_group.name

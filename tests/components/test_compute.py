@@ -15,6 +15,7 @@ from agatha.plan.mock_runtime import ProgramError, evaluate_program
 from components import compute_iam as iam
 from components.compute import Compute, ComputeArgs
 from components.compute_env import APP_ENV_PROVIDED, LAMBDA_RESERVED_ENV, secret_looking_names
+from components.compute_worker import DATADOG_EXTENSION_VERSION
 from components.config.compute import ComputeConfig
 from components.config.general import GeneralConfig
 from components.published_outputs import PUBLISHED_OUTPUTS
@@ -451,3 +452,62 @@ def test_worker_bundle_path_replaces_the_app_archive() -> None:
     code = one(graph, LAMBDA).inputs["code"]
     assert isinstance(code, pulumi.FileArchive)
     assert code.path == str(REPO_ROOT / "dist" / "worker.zip")
+
+
+def test_datadog_puts_the_extension_layer_and_its_settings_on_the_worker(
+    sidecar_graph: ResourceGraph,
+) -> None:
+    inputs = one(sidecar_graph, LAMBDA).inputs
+    assert inputs["layers"] == [
+        f"arn:aws:lambda:us-east-1:464622532012:layer:Datadog-Extension-ARM:"
+        f"{DATADOG_EXTENSION_VERSION}"
+    ]
+    env = inputs["environment"]["variables"]
+    assert env["DD_API_KEY_SECRET_ARN"] == DD_SECRET
+    assert (env["DD_SERVICE"], env["DD_ENV"], env["DD_TRACE_ENABLED"]) == (
+        "agatha-worker",
+        "dev",
+        "true",
+    )
+    assert env["DD_SITE"] == "datadoghq.com"
+    assert env["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://localhost:4318"
+    assert env["OTEL_EXPORTER_OTLP_PROTOCOL"] == "http/protobuf"
+    assert env["DD_OTLP_CONFIG_RECEIVER_PROTOCOLS_HTTP_ENDPOINT"] == "localhost:4318"
+    assert secret_looking_names(env) == []
+    statements = {s["Sid"]: s for s in role_policy(sidecar_graph, "worker-policy")["Statement"]}
+    assert DD_SECRET in statements["ReadSecrets"]["Resource"]
+
+
+def test_without_datadog_the_worker_has_no_layer_and_no_tracing_settings(
+    graph: ResourceGraph,
+) -> None:
+    inputs = one(graph, LAMBDA).inputs
+    assert not inputs.get("layers")
+    env = inputs["environment"]["variables"]
+    assert not [k for k in env if k.startswith(("DD_", "OTEL_"))]
+    gateway = env_of(containers(graph)["gateway"])
+    assert not [k for k in gateway if k.startswith(("DD_", "OTEL_"))]
+    statements = {s["Sid"]: s for s in role_policy(graph, "worker-policy")["Statement"]}
+    assert DD_SECRET not in statements["ReadSecrets"]["Resource"]
+
+
+def test_datadog_receives_the_gateway_traces_over_otlp(sidecar_graph: ResourceGraph) -> None:
+    found = containers(sidecar_graph)
+    assert env_of(found["gateway"])["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317"
+    agent = env_of(found["datadog-agent"])
+    assert agent["DD_OTLP_CONFIG_RECEIVER_PROTOCOLS_GRPC_ENDPOINT"] == "127.0.0.1:4317"
+    # The agent holds the OTLP port: the collector keeps to metrics.
+    otel_config = json.loads(env_of(found["otel-collector"])["AOT_CONFIG_CONTENT"])
+    assert "otlp" not in otel_config["receivers"]
+    assert "traces" not in otel_config["service"]["pipelines"]
+
+
+def test_prometheus_alone_sends_the_gateway_traces_to_xray_through_the_collector() -> None:
+    graph = run(prometheus_remote_write_url=WRITE_URL, prometheus_workspace_arn=WORKSPACE)
+    found = containers(graph)
+    assert env_of(found["gateway"])["OTEL_EXPORTER_OTLP_ENDPOINT"] == "http://127.0.0.1:4317"
+    otel_config = json.loads(env_of(found["otel-collector"])["AOT_CONFIG_CONTENT"])
+    assert otel_config["service"]["pipelines"]["traces"]["exporters"] == ["awsxray"]
+    task = {s["Sid"]: s for s in role_policy(graph, "gateway-task-policy")["Statement"]}
+    assert set(task["Tracing"]["Action"]) == {"xray:PutTelemetryRecords", "xray:PutTraceSegments"}
+    assert not one(graph, LAMBDA).inputs.get("layers")

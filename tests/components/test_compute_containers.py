@@ -8,6 +8,7 @@ from components.compute_containers import (
     DATADOG_AGENT_IMAGE,
     GATEWAY_MOUNTS,
     OTEL_COLLECTOR_IMAGE,
+    OTLP_GRPC_ADDRESS,
     GatewayTaskSpec,
     image_reference,
     otel_collector_config,
@@ -121,3 +122,47 @@ def test_ecr_lifecycle_expires_untagged_first_and_keeps_recent_releases() -> Non
         "countType": "imageCountMoreThan",
         "countNumber": 30,
     }
+
+
+def env_of(container: dict) -> dict[str, str]:
+    return {e["name"]: e["value"] for e in container["environment"]}
+
+
+def test_gateway_traces_go_to_datadog_first_then_the_collector_then_nowhere() -> None:
+    both = by_name(
+        task_containers(
+            spec(prometheus_remote_write_url=WRITE_URL, datadog_api_key_secret_arn=DD_SECRET)
+        )
+    )
+    collector_only = by_name(task_containers(spec(prometheus_remote_write_url=WRITE_URL)))
+    (bare,) = task_containers(spec())
+    for found in (both, collector_only):
+        gateway = env_of(found["gateway"])
+        assert gateway["OTEL_EXPORTER_OTLP_ENDPOINT"] == f"http://{OTLP_GRPC_ADDRESS}"
+        assert gateway["OTEL_SERVICE_NAME"] == "agatha-gateway"
+    agent = env_of(both["datadog-agent"])
+    assert agent["DD_OTLP_CONFIG_RECEIVER_PROTOCOLS_GRPC_ENDPOINT"] == OTLP_GRPC_ADDRESS
+    assert (
+        "otlp" not in json.loads(env_of(both["otel-collector"])["AOT_CONFIG_CONTENT"])["receivers"]
+    )
+    collector = json.loads(env_of(collector_only["otel-collector"])["AOT_CONFIG_CONTENT"])
+    assert collector["receivers"]["otlp"] == {
+        "protocols": {"grpc": {"endpoint": OTLP_GRPC_ADDRESS}}
+    }
+    assert not [k for k in env_of(bare) if k.startswith("OTEL_")]
+
+
+def test_otel_config_exports_traces_to_xray_when_asked() -> None:
+    config = json.loads(
+        otel_collector_config(
+            remote_write_url=WRITE_URL, region="eu-west-1", port=8000, traces=True
+        )
+    )
+    assert config["exporters"]["awsxray"] == {"region": "eu-west-1"}
+    assert config["service"]["pipelines"]["traces"] == {
+        "receivers": ["otlp"],
+        "processors": ["batch"],
+        "exporters": ["awsxray"],
+    }
+    assert config["service"]["pipelines"]["metrics"]["receivers"] == ["prometheus"]
+    assert "${" not in json.dumps(config)

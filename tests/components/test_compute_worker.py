@@ -1,0 +1,63 @@
+"""The worker's pure parts: the Datadog layer, its environment and the secrets it may read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from components.compute_worker import (
+    DATADOG_EXTENSION_VERSION,
+    WorkerInputs,
+    datadog_layer_arn,
+    worker_environment,
+    worker_secret_arns,
+)
+from components.config.compute import ComputeConfig
+
+DD_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:datadog-AbCdEf"
+APP_SECRET = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds-AbCdEf"
+
+
+def inputs(environment: dict[str, Any], **extra: Any) -> WorkerInputs:
+    config = ComputeConfig.model_validate({"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x"})
+    return WorkerInputs(
+        config=config,
+        environment=environment,
+        network=None,
+        log_retention_days=30,
+        logs_key_arn="k",
+        kms_key_arn="k",
+        queue_arn="q",
+        topic_arn="t",
+        archive_bucket_arn="b",
+        secret_arns=[APP_SECRET],
+        **extra,
+    )
+
+
+def test_layer_is_the_pinned_arm64_extension_of_the_region() -> None:
+    assert datadog_layer_arn("eu-west-1") == (
+        "arn:aws:lambda:eu-west-1:464622532012:layer:Datadog-Extension-ARM:"
+        f"{DATADOG_EXTENSION_VERSION}"
+    )
+
+
+def test_datadog_settings_join_the_app_environment_only_when_on() -> None:
+    app_env = {"AGATHA_ENV": "prod", "QUEUE_URL": "https://sqs/x"}
+    assert worker_environment(inputs(app_env)) == app_env
+    env = worker_environment(inputs(app_env, datadog_api_key_secret_arn=DD_SECRET))
+    assert env["DD_ENV"] == "prod"
+    assert env["DD_API_KEY_SECRET_ARN"] == DD_SECRET
+    assert env["QUEUE_URL"] == "https://sqs/x"
+
+
+def test_worker_environment_refuses_plain_secret_values() -> None:
+    with pytest.raises(ValueError, match="DD_API_KEY"):
+        worker_environment(inputs({"DD_API_KEY": "0123456789abcdef"}))
+
+
+def test_worker_reads_the_datadog_key_only_when_on() -> None:
+    assert worker_secret_arns(inputs({})) == [APP_SECRET]
+    on = inputs({}, datadog_api_key_secret_arn=DD_SECRET)
+    assert worker_secret_arns(on) == [APP_SECRET, DD_SECRET]
