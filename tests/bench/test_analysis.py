@@ -13,6 +13,7 @@ from bench.bad_inputs import cases
 from bench.drills import audit
 from bench.litellm_env import new_master_key, write_config
 from bench.profile_gateway import OTHER, breakdown, classify
+from bench.report import drills_table
 
 
 def test_classify_charges_library_frames_to_their_operation() -> None:
@@ -80,3 +81,21 @@ def test_litellm_config_never_uses_the_refused_master_key(tmp_path: Path) -> Non
     ).read_text()
     assert f"master_key: {key}" in text
     assert "api_base: http://127.0.0.1:1/v1" in text
+
+
+def test_drill_table_shows_what_was_not_terminal() -> None:
+    drill = {
+        "drill": "worker-kill",
+        "detail": "killed",
+        "accepted": 3,
+        "completed": 2,
+        "failed": {},
+        "lost": 1,
+        "not_terminal": {"processing": 1},
+        "duplicated_provider_calls": 0,
+        "client_statuses": {"202": 3},
+        "refused_without_retry_after": 0,
+        "client_timeouts (hangs)": 0,
+    }
+    table = drills_table({"drills": [drill]})
+    assert "| worker-kill | killed | 3 | 2 | - | 1 (processing: 1 at the end" in table

@@ -1,0 +1,150 @@
+"""Client-side CPU of each accept-path operation in isolation, with the app's own code.
+
+Each operation runs N times sequentially in this process (uvloop) against the private
+services; CPU is this process's utime+stime around the loop. Complements the py-spy
+profile: the profile shows shares under load, this shows each call's floor.
+
+    .venv/bin/python -m bench.microbench --n 300
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.procs import ROOT
+from bench.procstat import load_average
+
+RESULTS = ROOT / "bench" / "results"
+Op = Callable[[int], Awaitable[Any]]
+
+
+async def time_op(name: str, op: Op, n: int) -> dict[str, Any]:
+    """CPU and wall microseconds per call of ``op`` (after 20 warm-up calls)."""
+    for i in range(20):
+        await op(-1 - i)
+    cpu0, wall0 = time.process_time(), time.perf_counter()
+    for i in range(n):
+        await op(i)
+    cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
+    return {
+        "operation": name,
+        "n": n,
+        "cpu_us": round(cpu / n * 1e6, 1),
+        "wall_us": round(wall / n * 1e6, 1),
+    }
+
+
+def _new_request(tenant_id: str) -> Any:
+    from app.db import requests as store
+    from app.gateway.ids import new_request_id
+
+    return store.NewRequest(
+        id=new_request_id(),
+        tenant_id=tenant_id,
+        api_key_id=None,
+        model="gpt-4o-mini",
+        prompt="hello",
+        parameters={},
+        idempotency_key=None,
+        request_hash="h",
+        created_at=datetime.now(UTC),
+    )
+
+
+async def operations(stack: Any) -> dict[str, Op]:
+    """One callable per hot-path operation, wired like ``open_gateway`` wires them."""
+    from redis.asyncio import Redis
+
+    from app.db import requests as store
+    from app.db.engine import create_engine_for
+    from app.gateway.state import _keyring
+    from app.ratelimit.base import rules_for
+    from app.ratelimit.redis import RedisRateLimiter
+    from app.settings import Settings
+
+    settings = Settings(
+        **{k.lower(): v for k, v in stack.env.items() if k.lower() in Settings.model_fields}
+    )
+    keyring = _keyring(settings)
+    keyring.refresh()
+    engine = create_engine_for(stack.database_url)
+    limiter = RedisRateLimiter(Redis.from_url(stack.redis.url))
+    rules = rules_for(
+        tenant_id=stack.tenant_id,
+        key_id=None,
+        tenant_rpm=10**9,
+        tenant_tpm=10**9,
+        key_rpm=10**9,
+        key_tpm=10**9,
+        tokens=10,
+    )
+
+    async def verify(_: int) -> Any:
+        return keyring.verify(stack.token)
+
+    async def limit(_: int) -> Any:
+        return await limiter.check(rules)
+
+    async def insert(_: int) -> Any:
+        return await store.insert_pending(engine, _new_request(stack.tenant_id))
+
+    return {"jwt verify": verify, "rate limit (EVALSHA)": limit, "insert (Core+asyncpg)": insert}
+
+
+async def sqs_ops(stack: Any, n: int) -> list[dict[str, Any]]:
+    """SendMessageBatch of 1 and of 10 through aiobotocore (moto answers both)."""
+    from app.aws import aio_session, client_kwargs
+    from app.queue.sender import job_body
+    from app.settings import Settings
+
+    kwargs = client_kwargs(Settings(aws_endpoint_url=stack.env["AWS_ENDPOINT_URL"]))
+    queue = stack.env["QUEUE_URL"]
+    body = job_body(request_id="req_" + uuid.uuid4().hex, tenant_id=stack.tenant_id)
+    async with aio_session().create_client("sqs", **kwargs) as sqs:
+
+        async def batch(size: int) -> Any:
+            entries = [{"Id": str(i), "MessageBody": body} for i in range(size)]
+            return await sqs.send_message_batch(QueueUrl=queue, Entries=entries)
+
+        one = await time_op("SQS batch of 1 (per message)", lambda _: batch(1), n // 3)
+        ten = await time_op("SQS batch of 10 (per batch)", lambda _: batch(10), n // 10)
+    ten["per_message_cpu_us"] = round(ten["cpu_us"] / 10, 1)
+    return [one, ten]
+
+
+async def run(stack: Any, n: int) -> list[dict[str, Any]]:
+    rows = [await time_op(name, op, n) for name, op in (await operations(stack)).items()]
+    return rows + await sqs_ops(stack, n)
+
+
+def main(argv: list[str] | None = None) -> None:
+    import uvloop
+
+    from bench.gateway_bench import draining
+    from bench.stack import StackOptions, running_stack
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=300)
+    parser.add_argument("--out", type=Path, default=RESULTS / "microbench.json")
+    args = parser.parse_args(argv)
+    with (
+        running_stack(StackOptions(gateways=0), RESULTS / "tmp" / "micro") as stack,
+        draining(stack),
+    ):
+        load = load_average()
+        rows = uvloop.run(run(stack, args.n))
+    result = {"load_average_before": [round(x, 2) for x in load], "operations": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(result, indent=2))
+    print(json.dumps(result, indent=2))
+
+
+if __name__ == "__main__":
+    main()

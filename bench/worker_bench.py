@@ -1,0 +1,185 @@
+"""Worker throughput: jobs/s of one poller vs the Little's-law limit (concurrency/latency).
+
+One ``python -m app.worker.runtime`` process (WORKER_CONCURRENCY=64) against the fake
+provider with a fixed latency; a feeder keeps a bounded backlog (the emulator slows as
+its queue fills) and the run reports jobs/s, worker CPU/job and the emulator's CPU share
+(near 1.0 means the emulator, single-threaded by its GIL, is the bottleneck).
+
+    .venv/bin/python -m bench.worker_bench --duration 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.errors import HarnessError
+from bench.feeder import feed, job_rows, status_counts
+from bench.procs import ROOT
+from bench.procstat import CpuMeter, load_average
+from bench.stack import Stack, StackOptions, running_stack
+
+RESULTS = ROOT / "bench" / "results"
+WORKER_RULES = (
+    ("logging", ("/structlog/", "/logging/", "/app/logging.py")),
+    ("provider call (openai SDK, httpx)", ("/openai/", "/httpx/", "/httpcore/", "/app/providers/")),
+    ("archive (S3 put)", ("/app/archive/",)),
+    (
+        "database (claim/complete/usage)",
+        ("/app/worker/store.py", "/app/usage/", "/sqlalchemy/", "/asyncpg/"),
+    ),
+    # aiobotocore frames are innermost, so this also holds the archive's S3 PutObject.
+    (
+        "AWS SDK (SQS receive/delete/visibility, S3 put)",
+        ("/aiobotocore/", "/botocore/", "/aiohttp/", "/app/worker/poller.py"),
+    ),
+    ("worker core", ("/app/worker/",)),
+)
+WARMUP_TIMEOUT = 180.0
+
+
+async def _clients(stack: Stack) -> tuple[Any, Any, Any]:
+    from contextlib import AsyncExitStack
+
+    from app.aws import aio_session, client_kwargs
+    from app.db.engine import create_engine_for
+    from app.settings import Settings
+
+    exits = AsyncExitStack()
+    engine = create_engine_for(stack.database_url)
+    exits.push_async_callback(engine.dispose)
+    kwargs = client_kwargs(Settings(aws_endpoint_url=stack.env["AWS_ENDPOINT_URL"]))
+    sqs = await exits.enter_async_context(aio_session().create_client("sqs", **kwargs))
+    return exits, engine, sqs
+
+
+async def _completed(engine: Any) -> int:
+    return (await status_counts(engine)).get("completed", 0)
+
+
+async def _wait_for(engine: Any, target: int, timeout: float) -> int:
+    deadline = time.monotonic() + timeout
+    done = await _completed(engine)
+    while done < target and time.monotonic() < deadline:
+        await asyncio.sleep(0.25)  # polling the database, bounded by ``timeout``
+        done = await _completed(engine)
+    return done
+
+
+def _start_spy(stack: Stack, duration: float, path: Path | None) -> Any:
+    if path is None:
+        return None
+    import subprocess
+
+    from bench.profile_gateway import py_spy
+
+    argv = [py_spy(), "record", "-p", str(stack.workers[0].pid), "-d", str(int(duration))]
+    argv += ["-r", "200", "-f", "raw", "-o", str(path), "--nonblocking"]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _split(spy: Any, path: Path | None, cpu_ms: float) -> dict[str, Any]:
+    if spy is None or path is None:
+        return {}
+    from bench.profile_gateway import breakdown
+
+    spy.wait(timeout=120)
+    return {"profile": breakdown(path.read_text(), cpu_ms_per_request=cpu_ms, rules=WORKER_RULES)}
+
+
+async def drive(
+    stack: Stack, *, duration: float, backlog: int, tag: str, profile: Path | None = None
+) -> dict[str, Any]:
+    """Warm up, then keep ``backlog`` jobs queued for ``duration`` s; count completions."""
+    exits, engine, sqs = await _clients(stack)
+    queue = stack.env["QUEUE_URL"]
+    async with exits:
+        await feed(engine, sqs, queue, job_rows(stack.tenant_id, 64, tag=f"{tag}-warm"))
+        if await _wait_for(engine, 64, WARMUP_TIMEOUT) < 64:
+            raise HarnessError(
+                f"worker did not complete 64 warm-up jobs; see {stack.workers[0].log}"
+            )
+        worker = CpuMeter(stack.workers[0].pid)
+        moto = CpuMeter(stack.moto.pid if stack.moto else 0)
+        sent, start_done = 64, await _completed(engine)
+        spy = _start_spy(stack, duration, profile)
+        worker.start()
+        moto.start()
+        deadline = time.monotonic() + duration
+        while time.monotonic() < deadline:
+            done = await _completed(engine)
+            gap = backlog - (sent - done)
+            if gap >= 10:
+                sent += await feed(engine, sqs, queue, job_rows(stack.tenant_id, gap, tag=tag))
+            await asyncio.sleep(0.2)  # feeder tick
+        end_done = await _completed(engine)
+        worker.stop()
+        moto.stop()
+        jobs = end_done - start_done
+        split = _split(spy, profile, worker.ms_per(jobs))
+        return split | {
+            "jobs_completed": jobs,
+            "wall_seconds": round(worker.wall_used, 2),
+            "jobs_per_second": round(jobs / worker.wall_used, 1),
+            "worker_cpu_ms_per_job": round(worker.ms_per(jobs), 3),
+            "worker_cpu_share": round(worker.cpu_used / worker.wall_used, 3),
+            "emulator_cpu_share": round(moto.cpu_used / moto.wall_used, 3),
+            "statuses_at_end": await status_counts(engine),
+        }
+
+
+def run_case(
+    *, latency: float, concurrency: int, duration: float, archive: bool, profile: bool = False
+) -> dict[str, Any]:
+    worker_env = {"WORKER_CONCURRENCY": str(concurrency), "WORKER_POLL_WAIT_SECONDS": "1"}
+    if not archive:
+        worker_env["ARCHIVE_BUCKET"] = ""
+    options = StackOptions(gateways=0, workers=1, fake_latency=latency, worker_env=worker_env)
+    with running_stack(options, RESULTS / "tmp" / "worker") as stack:
+        load = load_average()
+        spy_path = RESULTS / "tmp" / f"worker-pyspy-{archive}.txt" if profile else None
+        result = asyncio.run(
+            drive(stack, duration=duration, backlog=concurrency * 3, tag="wb", profile=spy_path)
+        )
+        result["provider"] = stack.fake_stats()
+    limit = concurrency / latency
+    return {
+        "concurrency": concurrency,
+        "provider_latency_s": latency,
+        "archive_to_s3": archive,
+        "littles_law_limit_jobs_per_s": round(limit, 1),
+        "fraction_of_limit": round(result["jobs_per_second"] / limit, 3),
+        "load_average_before": [round(x, 2) for x in load],
+        **result,
+    }
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=20.0)
+    parser.add_argument("--latency", type=float, default=0.2)
+    parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--out", type=Path, default=RESULTS / "worker.json")
+    parser.add_argument("--profile", action="store_true", help="py-spy the worker (CPU split)")
+    args = parser.parse_args(argv)
+    cases = [
+        run_case(
+            latency=args.latency,
+            concurrency=args.concurrency,
+            duration=args.duration,
+            archive=archive,
+            profile=args.profile,
+        )
+        for archive in (True, False)
+    ]
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"cases": cases}, indent=2))
+    print(json.dumps(cases, indent=2))
+
+
+if __name__ == "__main__":
+    main()
