@@ -72,6 +72,16 @@ async def on_validation(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:
+        # FastAPI's own 400 means the body could not be decoded (bad UTF-8, JSON too deep):
+        # the contract answers every unusable body with 422 naming the field.
+        return error_response(
+            request,
+            status=422,
+            code="invalid_request",
+            message="body: not decodable as UTF-8 JSON (check the encoding and nesting depth)",
+            field="body",
+        )
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "http_error")
     return error_response(
         request,

@@ -82,3 +82,24 @@ async def test_chunked_body_over_the_cap_answers_413(start_gateway) -> None:
         response = await gw.client.post("/api/inference", content=chunks(), headers=headers)
         assert response.status_code == 413
         assert gw.queued_messages() == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"prompt": "caf\xe9", "model": "local-echo"}',  # Latin-1, not UTF-8
+        b"[" * 5000 + b"]" * 5000,  # deeper than the JSON decoder allows
+    ],
+    ids=["invalid-utf8", "deep-nesting"],
+)
+async def test_undecodable_body_answers_422_on_the_body_and_queues_nothing(
+    harness, raw: bytes
+) -> None:
+    tenant = await harness.tenant()
+    headers = harness.user_token(tenant) | {"Content-Type": "application/json"}
+    response = await harness.client.post("/api/inference", content=raw, headers=headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "invalid_request"
+    assert error["field"] == "body"
+    assert harness.queued_messages() == []
