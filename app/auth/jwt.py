@@ -13,9 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import jwt
+import structlog
+from botocore.exceptions import BotoCoreError, ClientError
 
 from app.auth.principal import Principal, Role
-from app.errors import AuthenticationFailed, ConfigurationError
+from app.errors import AuthenticationFailed, ConfigurationError, DependencyUnavailable
+
+LOG = structlog.get_logger("app.auth")
 
 ACCEPTED_STATUSES = frozenset({"current", "previous"})
 HMAC_ALGORITHMS = frozenset({"HS256", "HS384", "HS512"})
@@ -91,8 +95,23 @@ class KeyRing:
         self._loaded_at = float("-inf")
 
     def refresh(self) -> None:
-        """Reload the key set from the secret (blocking; called off the hot path)."""
-        self._keys = parse_key_set(self._loader())
+        """Reload the key set from the secret (blocking; called off the hot path).
+
+        When Secrets Manager does not answer, keys already loaded stay in use (tokens keep
+        working through an outage) and the reload is retried after ``RELOAD_MIN_INTERVAL``;
+        with no keys at all the caller gets a 503 with Retry-After, not a 500.
+        """
+        try:
+            loaded = self._loader()
+        except (BotoCoreError, ClientError, OSError) as exc:
+            if not self._keys:
+                raise DependencyUnavailable(
+                    f"JWT signing keys unavailable: {type(exc).__name__}", dependency="secrets"
+                ) from exc
+            LOG.warning("jwt.keys_reload_failed", error_type=type(exc).__name__)
+            self._loaded_at = self._clock() - RELOAD_MAX_AGE + RELOAD_MIN_INTERVAL
+            return
+        self._keys = parse_key_set(loaded)
         self._loaded_at = self._clock()
 
     def needs_refresh(self, kid: str | None = None) -> bool:
