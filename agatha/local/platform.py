@@ -36,6 +36,7 @@ from app.settings import Settings
 
 if TYPE_CHECKING:
     from agatha.client.aio import AsyncAgathaClient
+    from app.notify import Notifier
 
 GATEWAY_START_TIMEOUT = 60.0
 GATEWAY_GRACEFUL_SECONDS = 5
@@ -184,6 +185,7 @@ async def _running(
     from agatha.local.demo import ensure_demo_key
     from app.db.engine import create_engine_for, resolve_database_url
     from app.db.migrate import upgrade_to_head
+    from app.notify import InProcessNotifier
 
     async with AsyncExitStack() as stack:
         url = await asyncio.to_thread(resolve_database_url, settings)
@@ -191,9 +193,11 @@ async def _running(
         engine = create_engine_for(url)
         stack.push_async_callback(engine.dispose)
         api_key = await ensure_demo_key(engine, options.state_dir)
-        port = await _start_gateway(settings, options.port, stack)
+        # One process: the worker wakes the gateway's long-polls directly.
+        notifier = InProcessNotifier()
+        port = await _start_gateway(settings, options.port, stack, notifier)
         if options.worker:
-            await _start_worker(settings, worker_defaults, stack)
+            await _start_worker(settings, worker_defaults, stack, notifier)
         gateway_url = f"http://127.0.0.1:{port}"
         pid = os.getpid()
         record = RunRecord(
@@ -215,7 +219,9 @@ def _database_label(url: str, state_dir: Path) -> str:
     return url.rsplit("@", maxsplit=1)[-1]  # host/db only: never the password
 
 
-async def _start_gateway(settings: Settings, port: int, stack: AsyncExitStack) -> int:
+async def _start_gateway(
+    settings: Settings, port: int, stack: AsyncExitStack, notifier: Notifier
+) -> int:
     import uvicorn
 
     from app.gateway.app import create_app
@@ -227,8 +233,10 @@ async def _start_gateway(settings: Settings, port: int, stack: AsyncExitStack) -
             yield
 
     sock = _bind(port)
+    app = create_app(settings)
+    app.state.notifier = notifier
     config = uvicorn.Config(
-        create_app(settings),
+        app,
         log_config=None,
         log_level="warning",
         access_log=False,
@@ -286,7 +294,7 @@ async def _until_started(server: Any, task: asyncio.Future[None]) -> None:
 
 
 async def _start_worker(
-    settings: Settings, defaults: dict[str, int], stack: AsyncExitStack
+    settings: Settings, defaults: dict[str, int], stack: AsyncExitStack, notifier: Notifier
 ) -> None:
     from app.worker.config import WorkerSettings
     from app.worker.poller import Poller
@@ -296,7 +304,7 @@ async def _start_worker(
     # The queue's own definition wins unless the environment says otherwise.
     unset = {k: v for k, v in defaults.items() if k not in worker.model_fields_set}
     worker = worker.model_copy(update=unset)
-    runtime = await build_runtime(settings, worker)
+    runtime = await build_runtime(settings, worker, notifier=notifier)
     stack.push_async_callback(runtime.aclose)
     assert settings.queue_url is not None
     poller = Poller(

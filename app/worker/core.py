@@ -23,6 +23,7 @@ from app import tracing
 from app.archive.errors import ArchiveWriteFailed
 from app.archive.s3 import Archiver, ArchiveRecord
 from app.db.models import TERMINAL_STATUSES, RequestStatus
+from app.notify import Notifier, NullNotifier
 from app.providers.base import Completion, CompletionRequest
 from app.providers.errors import PermanentProviderError, RetryableProviderError
 from app.providers.registry import ProviderRegistry
@@ -56,6 +57,8 @@ class WorkerDeps:
     sleep: Sleep = asyncio.sleep
     jitter: Jitter = random.random
     clock: Clock = field(default=utc_now)
+    # Wakes long-polls waiting on a request once its row is terminal.
+    notifier: Notifier = field(default_factory=NullNotifier)
 
 
 class WorkerCore:
@@ -194,6 +197,7 @@ class WorkerCore:
         ):
             self._log.warning("job.lease_lost", request_id=job.id)
             return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
+        await self._announce(job.id)
         self._log.info(
             "job.completed",
             request_id=job.id,
@@ -235,8 +239,18 @@ class WorkerCore:
         await self._d.store.set_archived(request_id, archive_key=key)
         return True
 
+    async def _announce(self, request_id: str) -> None:
+        """Tell long-polls the row is terminal; best effort, never fails the job."""
+        try:
+            await self._d.notifier.publish_done(request_id)
+        except Exception:  # noqa: BLE001 -- a lost notification only delays a long-poll
+            self._log.exception("job.notify_failed", request_id=request_id)
+
     async def _fail(self, job: ClaimedJob, code: str, text: str, outcome: Outcome) -> JobResult:
-        await self._d.store.fail(job.id, owner=self._d.owner, error_code=code, error_message=text)
+        if await self._d.store.fail(
+            job.id, owner=self._d.owner, error_code=code, error_message=text
+        ):
+            await self._announce(job.id)
         self._d.metrics.failed.labels(error_code=code).inc()
         self._log.warning("job.failed", request_id=job.id, error_code=code, error=text)
         return JobResult(outcome, job.id, reason=code)
@@ -274,6 +288,7 @@ class WorkerCore:
                 error_code="worker_error",
                 error_message=f"the worker failed on the last delivery: {type(exc).__name__}",
             )
+            await self._announce(request_id)
         except Exception:  # noqa: BLE001 -- the database may be what failed; DLQ keeps the job
             self._log.exception("job.fail_unrecorded", request_id=request_id)
         return JobResult(Outcome.DEAD_LETTER, request_id, reason="worker_error")

@@ -1,4 +1,9 @@
-"""Long-polling SQS loop with bounded concurrency, visibility heartbeat and graceful stop.
+"""Long-polling SQS loops with bounded concurrency, visibility heartbeat and graceful stop.
+
+One ReceiveMessage returns at most 10 messages and takes a round trip, so one loop cannot
+keep many slots busy: ``ceil(concurrency / 10)`` receive loops run side by side, each
+reserving up to 10 free slots before it asks SQS, so jobs never exceed ``concurrency``.
+Deletes of settled messages go out in batches (app/worker/deletes.py).
 
 On stop (SIGTERM) the poller receives nothing more, lets in-flight jobs finish for up to
 ``shutdown_grace`` seconds, then cancels the rest: the core hands their rows back
@@ -9,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import signal
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from app.tracing import TRACEPARENT
 from app.worker.core import WorkerCore
+from app.worker.deletes import DeleteBatcher
 from app.worker.messages import JobMessage, JobResult, Outcome, sent_at_from_millis
 
 MAX_SQS_BATCH = 10
@@ -71,18 +78,43 @@ class Poller:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set, then finish or release what is in flight."""
         inflight: set[asyncio.Task[None]] = set()
+        slots = SlotPool(self._concurrency)
+        deletes = DeleteBatcher(self._sqs, self._queue_url)
+        loops = [
+            asyncio.create_task(self._receive_loop(slots, inflight, deletes, stop))
+            for _ in range(math.ceil(self._concurrency / MAX_SQS_BATCH))
+        ]
         try:
-            while not stop.is_set():
-                free = self._concurrency - len(inflight)
-                if free <= 0:
-                    await _first_of([*inflight], stop)
-                    continue
-                for message in await self._receive(min(free, MAX_SQS_BATCH), stop):
-                    task = asyncio.create_task(self._handle(message))
-                    inflight.add(task)
-                    task.add_done_callback(inflight.discard)
+            await asyncio.gather(*loops)
         finally:
+            for loop in loops:
+                loop.cancel()
+            await asyncio.gather(*loops, return_exceptions=True)
             await self._drain(inflight)
+            await deletes.aclose()
+
+    async def _receive_loop(
+        self,
+        slots: SlotPool,
+        inflight: set[asyncio.Task[None]],
+        deletes: DeleteBatcher,
+        stop: asyncio.Event,
+    ) -> None:
+        while not stop.is_set():
+            count = slots.take(MAX_SQS_BATCH)
+            if count == 0:
+                await _slot_or_stop(slots, stop)
+                continue
+            messages: list[dict[str, Any]] = []
+            try:
+                messages = await self._receive(count, stop)
+            finally:
+                slots.give(count - len(messages))
+            for message in messages:
+                task = asyncio.create_task(self._handle(message, deletes))
+                inflight.add(task)
+                task.add_done_callback(inflight.discard)
+                task.add_done_callback(lambda _: slots.give(1))
 
     async def _receive(self, count: int, stop: asyncio.Event) -> list[dict[str, Any]]:
         receive = asyncio.ensure_future(
@@ -108,7 +140,7 @@ class Poller:
             return []
         return list(response.get("Messages", []))
 
-    async def _handle(self, message: dict[str, Any]) -> None:
+    async def _handle(self, message: dict[str, Any], deletes: DeleteBatcher) -> None:
         job = job_from_sqs(message)
         receipt = message["ReceiptHandle"]
 
@@ -120,14 +152,16 @@ class Poller:
         except asyncio.CancelledError:
             await asyncio.shield(self._set_visibility(receipt, 0))
             raise
-        await self._settle(receipt, result)
+        if result.outcome.ack:
+            deletes.add(receipt)
+        else:
+            await self._settle(receipt, result)
         self._on_done(result)
 
     async def _settle(self, receipt: str, result: JobResult) -> None:
+        """Hand back a message that is not done: dead-letter it now or retry it later."""
         try:
-            if result.outcome.ack:
-                await self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=receipt)
-            elif result.outcome is Outcome.DEAD_LETTER:
+            if result.outcome is Outcome.DEAD_LETTER:
                 # Visible now: the next receive exceeds maxReceiveCount and SQS dead-letters it.
                 await self._set_visibility(receipt, 0)
             elif result.retry_after is not None:
@@ -154,6 +188,32 @@ class Poller:
         self._log.info("poller.stopped", released=len(pending))
 
 
+class SlotPool:
+    """Free job slots, reserved in bulk by the receive loops before they ask SQS."""
+
+    def __init__(self, total: int) -> None:
+        self._free = total
+        self._changed = asyncio.Event()
+
+    def take(self, most: int) -> int:
+        """Reserve up to ``most`` slots; how many were reserved (0 when all are busy)."""
+        taken = min(self._free, most)
+        self._free -= taken
+        if self._free == 0:
+            self._changed.clear()
+        return taken
+
+    def give(self, count: int) -> None:
+        """Return slots (a job finished, or a receive brought fewer messages than asked)."""
+        if count > 0:
+            self._free += count
+            self._changed.set()
+
+    async def freed(self) -> None:
+        """Wait until some slot is free (another loop may take it first: take() again)."""
+        await self._changed.wait()
+
+
 async def _first_of(tasks: list[asyncio.Future[Any]], stop: asyncio.Event) -> None:
     """Wait until any of ``tasks`` finishes or ``stop`` is set."""
     stopper = asyncio.ensure_future(stop.wait())
@@ -162,6 +222,15 @@ async def _first_of(tasks: list[asyncio.Future[Any]], stop: asyncio.Event) -> No
     finally:
         stopper.cancel()
         await asyncio.gather(stopper, return_exceptions=True)
+
+
+async def _slot_or_stop(slots: SlotPool, stop: asyncio.Event) -> None:
+    freed = asyncio.ensure_future(slots.freed())
+    try:
+        await _first_of([freed], stop)
+    finally:
+        freed.cancel()
+        await asyncio.gather(freed, return_exceptions=True)
 
 
 async def _wait_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.archive.s3 import Archiver
+from app.notify import Notifier, notifier_for
 from app.providers.keys import ApiKeyResolver
 from app.providers.registry import ProviderRegistry, default_factories
 from app.settings import Settings, get_settings
@@ -94,8 +95,14 @@ def reap_policy(attributes: dict[str, str], worker: WorkerSettings, receives: in
     )
 
 
-async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRuntime:
-    """Engine, S3/SQS clients, provider registry and the core, ready to process jobs."""
+async def build_runtime(
+    settings: Settings, worker: WorkerSettings, *, notifier: Notifier | None = None
+) -> WorkerRuntime:
+    """Engine, S3/SQS clients, provider registry and the core, ready to process jobs.
+
+    ``notifier`` is shared with an in-process gateway (``agatha local up``); by default
+    completions go out through Redis when configured, else nowhere.
+    """
     from app.aws import aio_session, client_kwargs
     from app.db.engine import create_engine_for, resolve_database_url
 
@@ -114,6 +121,9 @@ async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRun
         ),
     )
     stack.push_async_callback(registry.aclose)
+    if notifier is None:
+        notifier = await notifier_for(settings)
+        stack.push_async_callback(notifier.aclose)
     config = WorkerConfig.from_settings(worker)
     attributes = await queue_attributes(sqs, settings.queue_url)
     receives = max_receive_count(attributes, config.max_receive_count)
@@ -130,6 +140,7 @@ async def build_runtime(settings: Settings, worker: WorkerSettings) -> WorkerRun
         metrics=WorkerMetrics(),
         config=replace(config, max_receive_count=receives),
         owner=worker_owner_id(),
+        notifier=notifier,
     )
     return WorkerRuntime(
         core=WorkerCore(deps),

@@ -2,6 +2,8 @@
 
 Every write after the claim is conditional on ``lease_owner`` so a worker whose lease
 expired (and was re-claimed by another) cannot overwrite the new owner's result.
+Each state change is one statement on an autocommit connection (no BEGIN/COMMIT round
+trips); on PostgreSQL completing the row and inserting its usage row is one statement too.
 """
 
 from __future__ import annotations
@@ -11,11 +13,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, or_, select, update
+from sqlalchemy import Table, and_, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import InferenceRequest, RequestStatus
-from app.usage.recorder import UsageRecord, record_usage
+from app.usage.recorder import USAGE, UsageRecord, record_usage
 
 REQUESTS = cast(Table, InferenceRequest.__table__)
 Clock = Callable[[], datetime]
@@ -83,10 +85,13 @@ class FinishedRow:
 
 
 class JobStore:
-    """Conditional state changes on ``inference_requests`` (one short transaction each)."""
+    """Conditional state changes on ``inference_requests`` (one atomic statement each)."""
 
     def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
         self._engine = engine
+        # Every call below is a single statement, atomic on its own: autocommit saves the
+        # BEGIN and COMMIT round trips (and the pool's reset ROLLBACK) per call.
+        self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
 
     def _claimable(self, request_id: str, now: datetime) -> Any:
@@ -115,7 +120,7 @@ class JobStore:
             )
             .returning(*CLAIM_COLUMNS)
         )
-        async with self._engine.begin() as conn:
+        async with self._single.connect() as conn:
             row = (await conn.execute(statement)).mappings().first()
         if row is None:
             return None
@@ -138,7 +143,7 @@ class JobStore:
             REQUESTS.c.archive_key,
             REQUESTS.c.prompt,
         ).where(REQUESTS.c.id == request_id)
-        async with self._engine.connect() as conn:
+        async with self._single.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None
@@ -158,7 +163,7 @@ class JobStore:
         )
 
     async def _update(self, where: Any, values: dict[str, Any]) -> bool:
-        async with self._engine.begin() as conn:
+        async with self._single.connect() as conn:
             result = await conn.execute(update(REQUESTS).where(where).values(**values))
         return bool(result.rowcount)
 
@@ -171,9 +176,9 @@ class JobStore:
     async def complete(
         self, request_id: str, *, owner: str, values: dict[str, Any], usage: UsageRecord
     ) -> bool:
-        """Store the result and the usage row in one transaction; False if the lease was lost."""
+        """Store the result and the usage row atomically; False if the lease was lost."""
         now = self._clock()
-        statement = (
+        done = (
             update(REQUESTS)
             .where(self._owned(request_id, owner))
             .values(
@@ -187,8 +192,13 @@ class JobStore:
                 **values,
             )
         )
+        if self._engine.dialect.name == "postgresql":
+            async with self._single.connect() as conn:
+                inserted = await conn.execute(_complete_with_usage(done, usage))
+                return inserted.first() is not None
+        # SQLite has no data-modifying CTEs: two statements in one transaction.
         async with self._engine.begin() as conn:
-            result = await conn.execute(statement)
+            result = await conn.execute(done)
             if not result.rowcount:
                 return False
             await record_usage(conn, usage)
@@ -232,7 +242,7 @@ class JobStore:
             REQUESTS.c.archive_key.is_(None),
             REQUESTS.c.prompt.is_not(None),
         )
-        async with self._engine.connect() as conn:
+        async with self._single.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         if row is None:
             return None
@@ -258,3 +268,28 @@ class JobStore:
         """Record the archive key and drop the prompt from the row (the archive holds it now)."""
         where = and_(REQUESTS.c.id == request_id, REQUESTS.c.status == RequestStatus.COMPLETED)
         await self._update(where, {"archive_key": archive_key, "prompt": None})
+
+
+def _complete_with_usage(done: Any, usage: UsageRecord) -> Any:
+    """``WITH done AS (UPDATE .. RETURNING id) INSERT INTO usage_events SELECT ..``.
+
+    The usage row exists exactly when the conditional update matched: one statement, so
+    a lost lease writes neither and a crash cannot leave one without the other.
+    """
+    done_cte = done.returning(REQUESTS.c.id).cte("done")
+    fields = {
+        "tenant_id": usage.tenant_id,
+        "model": usage.model,
+        "provider": usage.provider,
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "latency_ms": usage.latency_ms,
+        "cost_usd": usage.cost_usd,
+        "created_at": usage.created_at,
+    }
+    columns = [done_cte.c.id, *(literal(v, USAGE.c[k].type) for k, v in fields.items())]
+    return (
+        insert(USAGE)
+        .from_select(["request_id", *fields], select(*columns))
+        .returning(USAGE.c.request_id)
+    )

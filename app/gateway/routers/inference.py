@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, FastAPI, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.db import requests as store
@@ -17,8 +18,30 @@ from app.gateway.deps import AcceptPrincipalDep, GatewayDep, IdempotencyKeyDep, 
 from app.gateway.schemas import ErrorBody, InferenceCreate, InferencePublic, InferenceResult
 from app.gateway.state import Gateway
 from app.gateway.views import public_view, result_response
+from app.notify import Notifier, NullNotifier, open_notifier
 
-router = APIRouter(prefix="/api/inference", tags=["inference"])
+# Without a notification channel the long-poll re-reads the row on a short backoff; with
+# one it re-reads only this often, as a safety net for a lost notification.
+POLL_FIRST_DELAY = 0.05
+POLL_MAX_DELAY = 0.5
+NOTIFIED_RECHECK_SECONDS = 2.0
+
+
+@asynccontextmanager
+async def _notifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """One completion subscriber per gateway process, unless one was handed in."""
+    if getattr(app.state, "notifier", None) is not None:
+        yield  # shared with an in-process worker (agatha local up): its owner closes it
+        return
+    async with open_notifier(app.state.gateway.settings) as notifier:
+        app.state.notifier = notifier
+        try:
+            yield
+        finally:
+            app.state.notifier = None
+
+
+router = APIRouter(prefix="/api/inference", tags=["inference"], lifespan=_notifier_lifespan)
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing, malformed, expired or revoked credential."},
@@ -111,14 +134,18 @@ async def get_result(
     ] = 0,
 ) -> Response:
     deadline = time.monotonic() + min(wait, gw.settings.result_wait_max_seconds)
-    delay = 0.05
-    row = await _load(gw, principal.tenant_id, request_id)
-    while row["status"] in (RequestStatus.PENDING, RequestStatus.PROCESSING):
-        if time.monotonic() + delay > deadline:
-            break
-        await asyncio.sleep(delay)
-        delay = min(delay * 2, 0.5)
+    notifier: Notifier = getattr(request.app.state, "notifier", None) or NullNotifier()
+    with notifier.watch(request_id) as done:  # before the first read: no missed wake-up
         row = await _load(gw, principal.tenant_id, request_id)
+        delay = NOTIFIED_RECHECK_SECONDS if notifier.live else POLL_FIRST_DELAY
+        while row["status"] in (RequestStatus.PENDING, RequestStatus.PROCESSING):
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or (not notifier.live and delay > remaining):
+                break
+            await done.wait(min(delay, remaining))
+            if not notifier.live:
+                delay = min(delay * 2, POLL_MAX_DELAY)
+            row = await _load(gw, principal.tenant_id, request_id)
     return result_response(request, row, retry_after=gw.settings.poll_retry_after_seconds)
 
 

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
+from typing import Any
 
+import httpx
+import pytest
 import sqlalchemy as sa
 
 from app.db.requests import requests_table
+from app.gateway import create_app
 from app.gateway.ids import is_request_id
+from app.gateway.routers import inference
+from app.notify import InProcessNotifier, open_notifier
+from app.settings import Settings
+from tests.app.gateway.conftest import Harness, JwtKeys
 
 BODY = {"prompt": "Hello there", "model": "local-echo", "parameters": {"temperature": 0.2}}
 
@@ -123,3 +135,87 @@ async def test_health_ready_and_metrics(harness) -> None:
     assert 'agatha_gateway_requests_total{method="GET",route="/healthz",status="200"}' in (
         metrics.text
     )
+
+
+class SpyNotifier:
+    """Wraps the gateway's notifier; ``waiting`` is set once a long-poll blocks on it."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.live = inner.live
+        self.waiting = asyncio.Event()
+
+    @contextmanager
+    def watch(self, request_id: str) -> Iterator[Any]:
+        spy = self
+
+        class Watch:
+            async def wait(self, timeout: float) -> bool:
+                spy.waiting.set()
+                return bool(await inner_watch.wait(timeout))
+
+        with self.inner.watch(request_id) as inner_watch:
+            yield Watch()
+
+
+@asynccontextmanager
+async def _notified_gateway(
+    make_settings: Callable[..., Settings], jwt_keys: JwtKeys, backend: dict[str, Any]
+) -> AsyncIterator[tuple[Harness, SpyNotifier, Any]]:
+    """A gateway whose long-polls are observable, and the worker side's publisher."""
+    settings = make_settings()
+    app = create_app(settings)
+    handed = None if "redis_url" in backend else InProcessNotifier()
+    if handed is not None:
+        app.state.notifier = handed  # the embedded default: gateway and worker in one process
+    async with app.router.lifespan_context(app), open_notifier(settings) as from_redis:
+        spy = SpyNotifier(app.state.notifier)
+        app.state.notifier = spy
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
+            harness = Harness(client, app.state.gateway, jwt_keys, settings.queue_url or "")
+            yield harness, spy, handed or from_redis
+
+
+async def test_long_poll_returns_within_ms_of_the_completion_notification(
+    make_settings: Callable[..., Settings], jwt_keys: JwtKeys, backend_settings: dict[str, Any]
+) -> None:
+    async with _notified_gateway(make_settings, jwt_keys, backend_settings) as (h, spy, worker):
+        assert spy.live
+        tenant = await h.tenant()
+        headers = h.user_token(tenant)
+        created = (await h.client.post("/api/inference", json=BODY, headers=headers)).json()
+        url = f"/api/inference/{created['id']}/result"
+        poll = asyncio.create_task(h.client.get(url, params={"wait": 10}, headers=headers))
+        await asyncio.wait_for(spy.waiting.wait(), timeout=10)
+        await _complete(h, created["id"])
+        notified = time.monotonic()
+        await worker.publish_done(created["id"])
+        response = await asyncio.wait_for(poll, timeout=15)
+        elapsed = time.monotonic() - notified
+    assert response.status_code == 200
+    # The safety-net re-read is NOTIFIED_RECHECK_SECONDS (2 s) away: only the wake-up is this fast.
+    assert elapsed < 0.3, elapsed
+
+
+async def test_long_poll_falls_back_to_rereading_the_row_without_a_notification(
+    make_settings: Callable[..., Settings],
+    jwt_keys: JwtKeys,
+    backend_settings: dict[str, Any],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(inference, "NOTIFIED_RECHECK_SECONDS", 0.2)
+    async with _notified_gateway(make_settings, jwt_keys, backend_settings) as (h, spy, _):
+        tenant = await h.tenant()
+        headers = h.user_token(tenant)
+        created = (await h.client.post("/api/inference", json=BODY, headers=headers)).json()
+        url = f"/api/inference/{created['id']}/result"
+        started = time.monotonic()
+        poll = asyncio.create_task(h.client.get(url, params={"wait": 10}, headers=headers))
+        await asyncio.wait_for(spy.waiting.wait(), timeout=10)
+        await _complete(h, created["id"])  # and no publish: the notification is lost
+        response = await asyncio.wait_for(poll, timeout=15)
+        elapsed = time.monotonic() - started
+    assert response.status_code == 200
+    assert response.json()["response"] == "General Kenobi"
+    assert elapsed < 10  # answered by a re-read, not by the end of the wait

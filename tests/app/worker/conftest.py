@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.archive.s3 import Archiver
 from app.db.models import InferenceRequest, RequestStatus, Tenant
+from app.notify import Notifier, NullNotifier
 from app.providers.registry import ProviderRegistry
 from app.providers.retry import RetryPolicy
 from app.usage.prices import PriceTable, default_prices
@@ -117,6 +118,7 @@ def build_core(
         metrics: WorkerMetrics | None = None,
         clock: Callable[[], datetime] | None = None,
         archive_bucket: str | None = None,
+        notifier: Notifier | None = None,
     ) -> WorkerCore:
         now = clock or (lambda: datetime.now(UTC))
         providers = {provider.name: provider, **(extra_providers or {})}
@@ -151,6 +153,7 @@ def build_core(
             owner=owner,
             sleep=no_sleep,
             clock=now,
+            notifier=notifier or NullNotifier(),
         )
         return WorkerCore(deps)
 

@@ -162,3 +162,91 @@ def _settle_immediately(settle: Any, sqs: Any, queue_url: str) -> Any:
             )
 
     return wrapped
+
+
+class ScriptedSqs:
+    """In-memory queue: receives block until ``receivers`` of them are in flight at once."""
+
+    def __init__(self, count: int, *, receivers: int) -> None:
+        self.messages = [
+            {"MessageId": f"m{n}", "ReceiptHandle": f"r{n}", "Body": "{}"} for n in range(count)
+        ]
+        self.receivers = receivers
+        self.receiving = 0
+        self.all_receiving = asyncio.Event()
+        self.empty = asyncio.Event()
+        self.deleted: list[str] = []
+        self.batch_sizes: list[int] = []
+
+    async def receive_message(self, *, MaxNumberOfMessages: int, **_: Any) -> dict[str, Any]:
+        self.receiving += 1
+        if self.receiving >= self.receivers:
+            self.all_receiving.set()
+        try:
+            await self.all_receiving.wait()
+            if not self.messages:
+                await self.empty.wait()  # an empty queue long-polls until the poller stops
+            batch = self.messages[:MaxNumberOfMessages]
+            self.messages = self.messages[MaxNumberOfMessages:]
+            return {"Messages": batch}
+        finally:
+            self.receiving -= 1
+
+    async def delete_message_batch(self, *, Entries: list[dict[str, str]], **_: Any) -> dict:
+        self.batch_sizes.append(len(Entries))
+        self.deleted += [e["ReceiptHandle"] for e in Entries]
+        return {"Successful": [{"Id": e["Id"]} for e in Entries]}
+
+    async def change_message_visibility(self, **_: Any) -> None:
+        return None
+
+
+class SlowCore:
+    """Counts jobs running at once; each waits for ``gate``."""
+
+    def __init__(self, *, full_at: int) -> None:
+        self.running = 0
+        self.most = 0
+        self.full_at = full_at
+        self.full = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def process(self, job: Any, *, extend_visibility: Any = None) -> JobResult:
+        self.running += 1
+        self.most = max(self.most, self.running)
+        if self.running >= self.full_at:
+            self.full.set()
+        try:
+            await self.gate.wait()
+        finally:
+            self.running -= 1
+        return JobResult(Outcome.COMPLETED, job.message_id)
+
+
+async def test_poller_keeps_every_slot_busy_with_concurrent_receives() -> None:
+    concurrency, total = 24, 60
+    # One receive per 10 slots must be in flight together, else ScriptedSqs never answers.
+    sqs = ScriptedSqs(total, receivers=3)
+    core, stop, done = SlowCore(full_at=concurrency), asyncio.Event(), []
+
+    def on_done(result: JobResult) -> None:
+        done.append(result)
+        if len(done) == total:
+            stop.set()
+
+    poller = Poller(
+        core=core,  # type: ignore[arg-type]
+        sqs=sqs,
+        queue_url="q",
+        concurrency=concurrency,
+        on_done=on_done,
+    )
+    running = asyncio.create_task(poller.run(stop))
+    await asyncio.wait_for(core.full.wait(), timeout=10)
+    assert core.running == concurrency
+    core.gate.set()
+    await asyncio.wait_for(running, timeout=10)
+
+    assert core.most == concurrency  # full, and never more than the bound
+    assert sorted(sqs.deleted) == sorted(f"r{n}" for n in range(total))
+    assert max(sqs.batch_sizes) <= 10 and len(sqs.batch_sizes) < total

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import RequestStatus
+from app.notify import NullNotifier
 from app.providers.errors import InvalidCredentials, ProviderRateLimited, ProviderServerError
 from app.worker.messages import JobMessage, Outcome
 from app.worker.metrics import WorkerMetrics
@@ -255,3 +256,54 @@ async def test_unknown_model_fails_with_catalogue_hint(
     assert result.outcome is Outcome.FAILED
     row = await row_of(engine, request_id)
     assert row["error_code"] == "unknown_model" and "catalogue" in row["error_message"]
+
+
+class RecordingNotifier(NullNotifier):
+    """Records what was published, the row's status at that moment, or fails on publish."""
+
+    live = True
+
+    def __init__(self, engine: AsyncEngine, *, broken: bool = False) -> None:
+        super().__init__()
+        self.engine = engine
+        self.broken = broken
+        self.published: list[tuple[str, str]] = []
+
+    async def publish_done(self, request_id: str) -> None:
+        if self.broken:
+            raise ConnectionError("redis is down")
+        row = await row_of(self.engine, request_id)
+        self.published.append((request_id, row["status"]))
+
+
+async def test_completion_and_failure_are_published_once_the_row_is_terminal(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+) -> None:
+    notifier = RecordingNotifier(engine)
+    done, failed = await make_request(), await make_request()
+    await build_core(FakeProvider(), notifier=notifier).process(message(done, tenant))
+    provider = FakeProvider(always=InvalidCredentials("bad key", provider="fake"))
+    await build_core(provider, notifier=notifier).process(message(failed, tenant))
+
+    assert notifier.published == [
+        (done, RequestStatus.COMPLETED),
+        (failed, RequestStatus.FAILED),
+    ]
+
+
+async def test_a_failing_publish_never_fails_the_job(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+) -> None:
+    request_id = await make_request()
+    core = build_core(FakeProvider(), notifier=RecordingNotifier(engine, broken=True))
+
+    result = await core.process(message(request_id, tenant))
+
+    assert result.outcome is Outcome.COMPLETED
+    assert (await row_of(engine, request_id))["status"] == RequestStatus.COMPLETED
