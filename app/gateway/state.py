@@ -69,28 +69,13 @@ async def _open_limiter(settings: Settings, stack: AsyncExitStack) -> RateLimite
         return MemoryRateLimiter()
     from redis.asyncio import Redis
 
+    from app.notify import redis_url
     from app.ratelimit.redis import RedisRateLimiter
 
-    client: Any = Redis.from_url(await asyncio.to_thread(_redis_url, settings))
+    client: Any = Redis.from_url(await asyncio.to_thread(redis_url, settings))
     limiter = RedisRateLimiter(client)
     stack.push_async_callback(limiter.close)
     return limiter
-
-
-def _redis_url(settings: Settings) -> str:
-    if settings.redis_url:
-        return settings.redis_url
-    scheme = "rediss" if settings.redis_tls else "redis"
-    password = ""
-    if settings.redis_auth_secret_arn:
-        from urllib.parse import quote
-
-        from app.aws import read_secret_json
-
-        secret = read_secret_json(settings, settings.redis_auth_secret_arn)
-        token = secret.get("token") or secret.get("auth_token") or secret.get("password")
-        password = f":{quote(str(token), safe='')}@"
-    return f"{scheme}://{password}{settings.redis_host}:{settings.redis_port}/0"
 
 
 async def _open_sender(settings: Settings, stack: AsyncExitStack) -> BatchingSender:
