@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import structlog
+from sqlalchemy.exc import SQLAlchemyError
 
 from app import tracing
 from app.archive.errors import ArchiveWriteFailed
@@ -39,6 +40,9 @@ from app.worker.store import ClaimedJob, Clock, JobStore, utc_now
 ExtendVisibility = Callable[[int], Awaitable[None]]
 
 # Requeue delay after a release when the provider gave no Retry-After: grows per delivery.
+# A database restart takes seconds; ~15 s of retries stays well inside the lease.
+PERSIST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
+DB_WRITE_ERRORS = (SQLAlchemyError, OSError)
 REQUEUE_BASE_SECONDS = 10.0
 REQUEUE_MAX_SECONDS = 900.0
 
@@ -192,9 +196,11 @@ class WorkerCore:
             "provider": completion.provider,
             "processing_ms": processing_ms,
         }
-        if not await self._d.store.complete(
-            job.id, owner=self._d.owner, values=values, usage=usage
-        ):
+        completed = await self._persist(
+            lambda: self._d.store.complete(job.id, owner=self._d.owner, values=values, usage=usage),
+            request_id=job.id,
+        )
+        if not completed:
             self._log.warning("job.lease_lost", request_id=job.id)
             return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
         await self._announce(job.id)
@@ -211,6 +217,22 @@ class WorkerCore:
         if not await self._archive(job.id):
             return JobResult(Outcome.RETRY, job.id, reason="archive_pending")
         return JobResult(Outcome.COMPLETED, job.id)
+
+    async def _persist(self, write: Callable[[], Awaitable[bool]], *, request_id: str) -> bool:
+        """Store a provider's answer, riding out a short database outage.
+
+        The answer has been paid for: giving up here means the next delivery calls the
+        provider again. The heartbeat keeps the lease while this waits.
+        """
+        for delay in PERSIST_RETRY_DELAYS:
+            try:
+                return await write()
+            except DB_WRITE_ERRORS as exc:
+                self._log.warning(
+                    "job.persist_retry", request_id=request_id, error_type=type(exc).__name__
+                )
+                await self._d.sleep(delay)
+        return await write()
 
     async def _archive(self, request_id: str) -> bool:
         """Write the archive object of a completed request; False when S3 refused it."""

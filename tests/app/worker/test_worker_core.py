@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import RequestStatus
@@ -306,4 +307,32 @@ async def test_a_failing_publish_never_fails_the_job(
     result = await core.process(message(request_id, tenant))
 
     assert result.outcome is Outcome.COMPLETED
+    assert (await row_of(engine, request_id))["status"] == RequestStatus.COMPLETED
+
+
+async def test_database_blip_after_the_provider_answered_does_not_call_it_again(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    provider = FakeProvider()
+    core = build_core(provider)
+    request_id = await make_request()
+    real_complete = core._d.store.complete
+    failures = [OperationalError("UPDATE", {}, ConnectionResetError("server restarting"))] * 2
+
+    async def flaky_complete(*args: Any, **kwargs: Any) -> bool:
+        if failures:
+            raise failures.pop()
+        return await real_complete(*args, **kwargs)
+
+    monkeypatch.setattr(core._d.store, "complete", flaky_complete)
+    result = await core.process(message(request_id, tenant))
+
+    assert result.outcome is Outcome.COMPLETED
+    assert len(provider.calls) == 1
     assert (await row_of(engine, request_id))["status"] == RequestStatus.COMPLETED
