@@ -297,8 +297,7 @@ async def _start_worker(
     settings: Settings, defaults: dict[str, int], stack: AsyncExitStack, notifier: Notifier
 ) -> None:
     from app.worker.config import WorkerSettings
-    from app.worker.poller import Poller
-    from app.worker.runtime import build_runtime
+    from app.worker.runtime import build_runtime, new_poller
 
     worker = WorkerSettings()
     # The queue's own definition wins unless the environment says otherwise.
@@ -307,14 +306,7 @@ async def _start_worker(
     runtime = await build_runtime(settings, worker, notifier=notifier)
     stack.push_async_callback(runtime.aclose)
     assert settings.queue_url is not None
-    poller = Poller(
-        core=runtime.core,
-        sqs=runtime.sqs,
-        queue_url=settings.queue_url,
-        concurrency=worker.worker_concurrency,
-        wait_seconds=worker.worker_poll_wait_seconds,
-        shutdown_grace=worker.worker_shutdown_grace_seconds,
-    )
+    poller = new_poller(runtime, settings.queue_url, worker)
     stop = asyncio.Event()
     task = asyncio.ensure_future(poller.run(stop))
     task.add_done_callback(_report_worker_exit)

@@ -22,7 +22,9 @@ class WorkerSettings(BaseSettings):
     worker_concurrency: int = Field(default=8, ge=1)
     worker_lease_seconds: float = Field(default=120.0, gt=0)
     worker_heartbeat_seconds: float = Field(default=30.0, gt=0)
-    worker_visibility_timeout_seconds: int = Field(default=300, ge=1)
+    # Poller receives hold messages this long, renewed by the heartbeat: it bounds how long a
+    # crashed worker's jobs stay invisible.
+    worker_visibility_timeout_seconds: int = Field(default=120, ge=1)
     worker_poll_wait_seconds: int = Field(default=20, ge=0, le=20)
     worker_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
     provider_timeout_seconds: float = Field(default=60.0, gt=0)

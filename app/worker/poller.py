@@ -64,9 +64,13 @@ class Poller:
         concurrency: int,
         wait_seconds: int = 20,
         shutdown_grace: float = 25.0,
+        visibility_seconds: int | None = None,
         on_done: DoneHook = _ignore,
     ) -> None:
         self._core = core
+        # The poller's own visibility (kept alive by the heartbeat): a dead worker's jobs come
+        # back after this, not after the queue default sized for the Lambda (6x its timeout).
+        self._visibility = {"VisibilityTimeout": visibility_seconds} if visibility_seconds else {}
         self._sqs = sqs
         self._queue_url = queue_url
         self._concurrency = concurrency
@@ -124,6 +128,7 @@ class Poller:
                 WaitTimeSeconds=self._wait_seconds,
                 MessageSystemAttributeNames=SYSTEM_ATTRIBUTES,
                 MessageAttributeNames=[TRACEPARENT],
+                **self._visibility,
             )
         )
         await _first_of([receive], stop)

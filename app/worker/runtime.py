@@ -160,14 +160,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     metrics_server = serve_metrics(worker, runtime.core.metrics)
     stop = asyncio.Event()
     install_stop_signals(stop)
-    poller = Poller(
-        core=runtime.core,
-        sqs=runtime.sqs,
-        queue_url=settings.queue_url,
-        concurrency=worker.worker_concurrency,
-        wait_seconds=worker.worker_poll_wait_seconds,
-        shutdown_grace=worker.worker_shutdown_grace_seconds,
-    )
+    poller = new_poller(runtime, settings.queue_url, worker)
     reaper = asyncio.create_task(
         reap_periodically(runtime, interval=worker.worker_reap_interval_seconds, stop=stop)
     )
@@ -178,6 +171,19 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         if metrics_server is not None:
             metrics_server.shutdown()
         await runtime.aclose()
+
+
+def new_poller(runtime: WorkerRuntime, queue_url: str, worker: WorkerSettings) -> Poller:
+    """The poller of ``runtime`` configured from the worker settings."""
+    return Poller(
+        core=runtime.core,
+        sqs=runtime.sqs,
+        queue_url=queue_url,
+        concurrency=worker.worker_concurrency,
+        wait_seconds=worker.worker_poll_wait_seconds,
+        shutdown_grace=worker.worker_shutdown_grace_seconds,
+        visibility_seconds=worker.worker_visibility_timeout_seconds,
+    )
 
 
 async def reap_periodically(

@@ -177,8 +177,10 @@ class ScriptedSqs:
         self.empty = asyncio.Event()
         self.deleted: list[str] = []
         self.batch_sizes: list[int] = []
+        self.receive_kwargs: list[dict[str, Any]] = []
 
-    async def receive_message(self, *, MaxNumberOfMessages: int, **_: Any) -> dict[str, Any]:
+    async def receive_message(self, *, MaxNumberOfMessages: int, **kwargs: Any) -> dict[str, Any]:
+        self.receive_kwargs.append(kwargs)
         self.receiving += 1
         if self.receiving >= self.receivers:
             self.all_receiving.set()
@@ -250,3 +252,19 @@ async def test_poller_keeps_every_slot_busy_with_concurrent_receives() -> None:
     assert core.most == concurrency  # full, and never more than the bound
     assert sorted(sqs.deleted) == sorted(f"r{n}" for n in range(total))
     assert max(sqs.batch_sizes) <= 10 and len(sqs.batch_sizes) < total
+
+
+async def test_poller_holds_messages_for_its_own_visibility_not_the_queue_default() -> None:
+    sqs = ScriptedSqs(1, receivers=1)
+    core, stop = SlowCore(full_at=1), asyncio.Event()
+    core.gate.set()
+    poller = Poller(
+        core=core,  # type: ignore[arg-type]
+        sqs=sqs,
+        queue_url="q",
+        concurrency=1,
+        visibility_seconds=120,
+        on_done=lambda _: stop.set(),
+    )
+    await asyncio.wait_for(poller.run(stop), timeout=10)
+    assert sqs.receive_kwargs[0]["VisibilityTimeout"] == 120
