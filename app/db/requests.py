@@ -6,13 +6,17 @@ missing one.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 from app.db.models import TERMINAL_STATUSES, InferenceRequest, RequestStatus
 
@@ -68,14 +72,32 @@ def _row(mapping: Any) -> dict[str, Any]:
     return row
 
 
-def _insert(engine: AsyncEngine) -> Any:
-    dialect = postgresql if engine.dialect.name == "postgresql" else sqlite
-    return dialect.insert(requests_table)
+# Built once: the accept path runs one constant statement, never a per-call construct.
+# ON CONFLICT targets the idempotency constraint only: a NULL key never conflicts, so
+# the statement is the same with or without a key, and RETURNING says who won.
+_CONFLICT_TARGET = ["tenant_id", "idempotency_key"]
+_PG_INSERT = (
+    postgresql.insert(requests_table)
+    .on_conflict_do_nothing(index_elements=_CONFLICT_TARGET)
+    .returning(requests_table.c.id)
+)
+_SQLITE_INSERT = (
+    sqlite.insert(requests_table)
+    .on_conflict_do_nothing(index_elements=_CONFLICT_TARGET)
+    .returning(requests_table.c.id)
+)
+# asyncpg runs this directly (one Bind/Execute round trip, its own statement cache);
+# the JSON codec SQLAlchemy installs on each connection takes the serialised text.
+ASYNCPG_INSERT_SQL = (
+    "INSERT INTO inference_requests (id, tenant_id, api_key_id, model, prompt, parameters,"
+    " status, idempotency_key, request_hash, created_at, updated_at, attempts)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 0)"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id"
+)
 
 
-async def insert_pending(engine: AsyncEngine, new: NewRequest) -> dict[str, Any] | None:
-    """Insert the row; None when the tenant already used ``idempotency_key``."""
-    values = {
+def _pending_values(new: NewRequest) -> dict[str, Any]:
+    return {
         "id": new.id,
         "tenant_id": new.tenant_id,
         "api_key_id": new.api_key_id,
@@ -89,16 +111,76 @@ async def insert_pending(engine: AsyncEngine, new: NewRequest) -> dict[str, Any]
         "updated_at": new.created_at,
         "attempts": 0,
     }
-    statement = _insert(engine).values(**values)
-    if new.idempotency_key is not None:
-        statement = statement.on_conflict_do_nothing(
-            index_elements=["tenant_id", "idempotency_key"]
-        ).returning(requests_table.c.id)
-    async with engine.begin() as conn:
-        result = await conn.execute(statement)
-        if new.idempotency_key is not None and result.first() is None:
-            return None
-    return values
+
+
+async def insert_pending(engine: AsyncEngine, new: NewRequest) -> dict[str, Any] | None:
+    """Insert the row in autocommit; None when the tenant already used ``idempotency_key``."""
+    values = _pending_values(new)
+    if engine.dialect.driver == "asyncpg":
+        inserted = await _insert_asyncpg(engine, _asyncpg_args(new))
+    else:
+        inserted = await _insert_core(engine, values)
+    return values if inserted else None
+
+
+def _asyncpg_args(new: NewRequest) -> tuple[Any, ...]:
+    return (
+        new.id,
+        new.tenant_id,
+        new.api_key_id,
+        new.model,
+        new.prompt,
+        json.dumps(new.parameters),
+        RequestStatus.PENDING.value,
+        new.idempotency_key,
+        new.request_hash,
+        new.created_at,
+    )
+
+
+async def _insert_asyncpg(engine: AsyncEngine, args: tuple[Any, ...]) -> bool:
+    """Run the insert on a pooled asyncpg connection, outside any transaction."""
+    raw = await engine.raw_connection()
+    driver: Any = raw.driver_connection
+    try:
+        inserted = await driver.fetchval(ASYNCPG_INSERT_SQL, *args)
+    except BaseException as exc:
+        await _release_after_error(raw, exc)
+        if isinstance(exc, Exception) and not isinstance(exc, (OSError, TimeoutError)):
+            raise _as_sqlalchemy_error(exc) from exc
+        raise
+    await greenlet_spawn(raw.close)
+    return inserted is not None
+
+
+def _as_sqlalchemy_error(exc: Exception) -> sa_exc.DBAPIError:
+    """Callers catch SQLAlchemy's errors: keep that contract for raw driver errors too."""
+    import asyncpg
+
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return sa_exc.IntegrityError(ASYNCPG_INSERT_SQL, None, exc)
+    return sa_exc.OperationalError(ASYNCPG_INSERT_SQL, None, exc)
+
+
+async def _release_after_error(raw: PoolProxiedConnection, exc: BaseException) -> None:
+    """Return the connection, or drop it when the failure may have broken it."""
+    import asyncpg
+
+    driver: Any = raw.driver_connection
+    # A server-side error leaves the connection usable; anything else (closed socket,
+    # timeout, cancellation mid-protocol) may not, and SQLAlchemy never saw the error.
+    if isinstance(exc, asyncpg.PostgresError) and not driver.is_closed():
+        await greenlet_spawn(raw.close)
+    else:
+        await greenlet_spawn(raw.invalidate, exc)
+
+
+async def _insert_core(engine: AsyncEngine, values: dict[str, Any]) -> bool:
+    statement = _PG_INSERT if engine.dialect.name == "postgresql" else _SQLITE_INSERT
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        result = await conn.execute(statement, values)
+        return result.first() is not None
 
 
 async def find_by_idempotency_key(

@@ -21,8 +21,9 @@ bearer = HTTPBearer(
 )
 
 
-def get_gateway(request: Request) -> Gateway:
+async def get_gateway(request: Request) -> Gateway:
     """The app instance's resources (set in the lifespan)."""
+    # async: a plain def dependency costs a threadpool hop on every request.
     gateway: Gateway = request.app.state.gateway
     return gateway
 
