@@ -233,8 +233,7 @@ async def _start_gateway(
             yield
 
     sock = _bind(port)
-    app = create_app(settings)
-    app.state.notifier = notifier
+    app = create_app(settings, notifier=notifier)
     config = uvicorn.Config(
         app,
         log_config=None,

@@ -15,6 +15,7 @@ from app.gateway.routers import admin, health, inference
 from app.gateway.state import open_gateway
 from app.local_aws import embedded_aws
 from app.logging import configure_logging
+from app.notify import Notifier
 from app.settings import Settings, get_settings
 from app.tracing import GATEWAY_SERVICE, configure_tracing, shutdown_tracing
 
@@ -33,8 +34,12 @@ tenant-scoped and retained 24 h. Another tenant's request id answers 404.
 """
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app; resources open in the lifespan, so construction never connects."""
+def create_app(settings: Settings | None = None, *, notifier: Notifier | None = None) -> FastAPI:
+    """Build the app; resources open in the lifespan, so construction never connects.
+
+    ``notifier``: completion notifications shared with a worker in the same process
+    (`agatha local up`); by default the gateway opens its own.
+    """
     settings = settings or get_settings()
     metrics = GatewayMetrics()
 
@@ -44,7 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tracer_provider = configure_tracing(default_service=GATEWAY_SERVICE)
         try:
             with embedded_aws(settings) as resolved:
-                async with open_gateway(resolved, metrics) as gateway:
+                async with open_gateway(resolved, metrics, notifier) as gateway:
                     app.state.gateway = gateway
                     yield
         finally:

@@ -17,6 +17,7 @@ from app.db import accounts
 from app.db.accounts import TenantLimits
 from app.db.engine import create_engine_for, resolve_database_url
 from app.gateway.metrics import GatewayMetrics
+from app.notify import Notifier, open_notifier
 from app.queue.sender import BatchingSender
 from app.ratelimit.base import RateLimiter
 from app.settings import Settings
@@ -60,6 +61,8 @@ class Gateway:
     key_cache: ApiKeyCache
     tenants: TenantCache
     metrics: GatewayMetrics
+    # Completion wake-ups for long-polls: Redis pub/sub, in-process, or a no-op.
+    notifier: Notifier
 
 
 async def _open_limiter(settings: Settings, stack: AsyncExitStack) -> RateLimiter:
@@ -76,6 +79,11 @@ async def _open_limiter(settings: Settings, stack: AsyncExitStack) -> RateLimite
     limiter = RedisRateLimiter(client)
     stack.push_async_callback(limiter.close)
     return limiter
+
+
+async def _open_notifier(settings: Settings, stack: AsyncExitStack) -> Notifier:
+    notifier: Notifier = await stack.enter_async_context(open_notifier(settings))
+    return notifier
 
 
 async def _open_sender(settings: Settings, stack: AsyncExitStack) -> BatchingSender:
@@ -110,9 +118,15 @@ def _keyring(settings: Settings) -> KeyRing:
 
 @asynccontextmanager
 async def open_gateway(
-    settings: Settings, metrics: GatewayMetrics | None = None
+    settings: Settings,
+    metrics: GatewayMetrics | None = None,
+    notifier: Notifier | None = None,
 ) -> AsyncIterator[Gateway]:
-    """Open engine, limiter, queue client and key ring; close them all on exit."""
+    """Open engine, limiter, queue client, key ring and notifier; close them all on exit.
+
+    A ``notifier`` handed in (an in-process worker shares it) is used as is and left to
+    its owner to close; otherwise one completion subscriber is opened per process.
+    """
     async with AsyncExitStack() as stack:
         url = await asyncio.to_thread(resolve_database_url, settings)
         if settings.is_development:
@@ -136,4 +150,5 @@ async def open_gateway(
             key_cache=ApiKeyCache(lambda h: accounts.find_api_key(engine, h), ttl=ttl),
             tenants=TenantCache(engine, settings.tenant_cache_seconds),
             metrics=metrics or GatewayMetrics(),
+            notifier=notifier or await _open_notifier(settings, stack),
         )

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-from fastapi import APIRouter, FastAPI, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
 from app.db import requests as store
@@ -18,7 +16,6 @@ from app.gateway.deps import AcceptPrincipalDep, GatewayDep, IdempotencyKeyDep, 
 from app.gateway.schemas import ErrorBody, InferenceCreate, InferencePublic, InferenceResult
 from app.gateway.state import Gateway
 from app.gateway.views import public_view, result_response
-from app.notify import Notifier, NullNotifier, open_notifier
 
 # Without a notification channel the long-poll re-reads the row on a short backoff; with
 # one it re-reads only this often, as a safety net for a lost notification.
@@ -27,21 +24,7 @@ POLL_MAX_DELAY = 0.5
 NOTIFIED_RECHECK_SECONDS = 2.0
 
 
-@asynccontextmanager
-async def _notifier_lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """One completion subscriber per gateway process, unless one was handed in."""
-    if getattr(app.state, "notifier", None) is not None:
-        yield  # shared with an in-process worker (agatha local up): its owner closes it
-        return
-    async with open_notifier(app.state.gateway.settings) as notifier:
-        app.state.notifier = notifier
-        try:
-            yield
-        finally:
-            app.state.notifier = None
-
-
-router = APIRouter(prefix="/api/inference", tags=["inference"], lifespan=_notifier_lifespan)
+router = APIRouter(prefix="/api/inference", tags=["inference"])
 
 ERRORS: dict[int | str, dict[str, Any]] = {
     401: {"model": ErrorBody, "description": "Missing, malformed, expired or revoked credential."},
@@ -134,7 +117,7 @@ async def get_result(
     ] = 0,
 ) -> Response:
     deadline = time.monotonic() + min(wait, gw.settings.result_wait_max_seconds)
-    notifier: Notifier = getattr(request.app.state, "notifier", None) or NullNotifier()
+    notifier = gw.notifier
     with notifier.watch(request_id) as done:  # before the first read: no missed wake-up
         row = await _load(gw, principal.tenant_id, request_id)
         delay = NOTIFIED_RECHECK_SECONDS if notifier.live else POLL_FIRST_DELAY

@@ -6,6 +6,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -164,13 +165,12 @@ async def _notified_gateway(
 ) -> AsyncIterator[tuple[Harness, SpyNotifier, Any]]:
     """A gateway whose long-polls are observable, and the worker side's publisher."""
     settings = make_settings()
-    app = create_app(settings)
+    # The embedded default shares one in-process notifier between gateway and worker.
     handed = None if "redis_url" in backend else InProcessNotifier()
-    if handed is not None:
-        app.state.notifier = handed  # the embedded default: gateway and worker in one process
+    app = create_app(settings, notifier=handed)
     async with app.router.lifespan_context(app), open_notifier(settings) as from_redis:
-        spy = SpyNotifier(app.state.notifier)
-        app.state.notifier = spy
+        spy = SpyNotifier(app.state.gateway.notifier)
+        app.state.gateway = replace(app.state.gateway, notifier=spy)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as client:
             harness = Harness(client, app.state.gateway, jwt_keys, settings.queue_url or "")
