@@ -71,6 +71,10 @@ class Settings(BaseSettings):
     database_name: str = "agatha"
     database_secret_arn: str | None = None
     database_url: str | None = None
+    # Connections per process: the gateway's concurrency (32); a Lambda worker needs one per
+    # record of its batch, so the compute layer sets it to the batch size there.
+    database_pool_size: int = Field(default=32, ge=1, le=500)
+    database_max_overflow: int = Field(default=8, ge=0, le=500)
 
     redis_host: str | None = None
     redis_port: int = 6379

@@ -100,6 +100,10 @@ def datadog_environment(
 def worker_environment(inputs: WorkerInputs) -> dict[str, pulumi.Input[str]]:
     """The app environment, plus the Datadog extension's settings when Datadog is on."""
     env = dict(inputs.environment)
+    # One connection per record of a batch: N concurrent functions x batch size connections,
+    # not N x the gateway-sized pool.
+    env["DATABASE_POOL_SIZE"] = str(inputs.config.worker_batch_size)
+    env["DATABASE_MAX_OVERFLOW"] = "0"
     if inputs.datadog_api_key_secret_arn is not None:
         env |= datadog_environment(
             api_key_secret_arn=inputs.datadog_api_key_secret_arn,

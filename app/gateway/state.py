@@ -133,7 +133,11 @@ async def open_gateway(
             from app.db.migrate import upgrade_to_head
 
             await asyncio.to_thread(upgrade_to_head, url)
-        engine = create_engine_for(url)
+        engine = create_engine_for(
+            url,
+            pool_size=settings.database_pool_size,
+            max_overflow=settings.database_max_overflow,
+        )
         stack.push_async_callback(engine.dispose)
         limiter = await _open_limiter(settings, stack)
         keyring = _keyring(settings)

@@ -107,7 +107,11 @@ async def build_runtime(
     from app.db.engine import create_engine_for, resolve_database_url
 
     stack = AsyncExitStack()
-    engine = create_engine_for(resolve_database_url(settings))
+    engine = create_engine_for(
+        resolve_database_url(settings),
+        pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
+    )
     stack.push_async_callback(engine.dispose)
     session = aio_session()
     s3 = await stack.enter_async_context(session.create_client("s3", **client_kwargs(settings)))

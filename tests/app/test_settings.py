@@ -34,3 +34,11 @@ def test_placeholder_provider_key_is_refused_outside_development() -> None:
     with pytest.raises(ValidationError, match="OPENAI_API_KEY holds a placeholder"):
         Settings(agatha_env="prod", openai_api_key="sk-1234")
     assert Settings(agatha_env="dev", openai_api_key="sk-1234").openai_api_key is not None
+
+
+def test_database_pool_is_sized_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_POOL_SIZE", "10")
+    monkeypatch.setenv("DATABASE_MAX_OVERFLOW", "0")
+    settings = Settings()
+    assert (settings.database_pool_size, settings.database_max_overflow) == (10, 0)
+    assert Settings.model_fields["database_pool_size"].default == 32

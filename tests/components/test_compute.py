@@ -295,7 +295,8 @@ def test_app_environment_is_complete_and_holds_no_secret_values(graph: ResourceG
     assert gateway_env["DATABASE_PORT"] == "5432"
     assert secret_looking_names(gateway_env) == []
     worker_env = one(graph, LAMBDA).inputs["environment"]["variables"]
-    assert set(worker_env) == APP_ENV_PROVIDED - LAMBDA_RESERVED_ENV
+    tuning = {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW"}
+    assert set(worker_env) == (APP_ENV_PROVIDED - LAMBDA_RESERVED_ENV) | tuning
     assert secret_looking_names(worker_env) == []
     secret_values = {_secret(p) for p in ("rds", "jwt")}
     assert secret_values <= set(gateway_env.values())

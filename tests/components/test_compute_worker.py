@@ -45,7 +45,8 @@ def test_layer_is_the_pinned_arm64_extension_of_the_region() -> None:
 
 def test_datadog_settings_join_the_app_environment_only_when_on() -> None:
     app_env = {"AGATHA_ENV": "prod", "QUEUE_URL": "https://sqs/x"}
-    assert worker_environment(inputs(app_env)) == app_env
+    pool = {"DATABASE_POOL_SIZE": "10", "DATABASE_MAX_OVERFLOW": "0"}
+    assert worker_environment(inputs(app_env)) == app_env | pool
     env = worker_environment(inputs(app_env, datadog_api_key_secret_arn=DD_SECRET))
     assert env["DD_ENV"] == "prod"
     assert env["DD_API_KEY_SECRET_ARN"] == DD_SECRET
@@ -61,3 +62,9 @@ def test_worker_reads_the_datadog_key_only_when_on() -> None:
     assert worker_secret_arns(inputs({})) == [APP_SECRET]
     on = inputs({}, datadog_api_key_secret_arn=DD_SECRET)
     assert worker_secret_arns(on) == [APP_SECRET, DD_SECRET]
+
+
+def test_worker_database_pool_matches_its_batch_not_the_gateway() -> None:
+    env = worker_environment(inputs({"AGATHA_ENV": "prod"}))
+    assert env["DATABASE_POOL_SIZE"] == str(ComputeConfig.model_fields["worker_batch_size"].default)
+    assert env["DATABASE_MAX_OVERFLOW"] == "0"
