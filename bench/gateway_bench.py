@@ -128,7 +128,7 @@ def run_targets(targets: list[Target], options: BenchOptions, stack: Stack) -> d
     fixed: list[dict[str, Any]] = []
     sweep: list[dict[str, Any]] = []
     for target in targets:
-        warm_up(target)
+        warm_up(target, concurrency=options.concurrency)
         stack.settle_queue()
         fixed.append(measure(target, concurrency=options.concurrency, duration=options.duration))
         print(json.dumps(fixed[-1]), flush=True)

@@ -86,7 +86,13 @@ async def operations(stack: Any) -> dict[str, Op]:
         tokens=10,
     )
 
-    async def verify(_: int) -> Any:
+    # Distinct tokens: a repeated token is answered from the key ring's verified cache.
+    fresh = _distinct_tokens(stack, 400)
+
+    async def verify(i: int) -> Any:
+        return keyring.verify(fresh[i % len(fresh)])
+
+    async def verify_cached(_: int) -> Any:
         return keyring.verify(stack.token)
 
     async def limit(_: int) -> Any:
@@ -95,7 +101,37 @@ async def operations(stack: Any) -> dict[str, Op]:
     async def insert(_: int) -> Any:
         return await store.insert_pending(engine, _new_request(stack.tenant_id))
 
-    return {"jwt verify": verify, "rate limit (EVALSHA)": limit, "insert (Core+asyncpg)": insert}
+    return {
+        "jwt verify (new token)": verify,
+        "jwt verify (repeated token, cached)": verify_cached,
+        "rate limit (EVALSHA)": limit,
+        "insert (asyncpg)": insert,
+    }
+
+
+def _distinct_tokens(stack: Any, count: int) -> list[str]:
+    """``count`` valid JWTs of the bench tenant that differ only in ``exp``."""
+    import time as clock
+
+    import jwt
+
+    from app.aws import read_secret_json
+    from app.settings import Settings
+
+    settings = Settings(aws_endpoint_url=stack.env["AWS_ENDPOINT_URL"])
+    keys = read_secret_json(settings, stack.env["JWT_SIGNING_SECRET_ARN"])["keys"]
+    key = next(k for k in keys if k.get("status", "current") == "current")
+    claims = {"iss": "agatha", "aud": "agatha-api", "sub": "bench-user", "tenant": stack.tenant_id}
+    now = int(clock.time())
+    return [
+        jwt.encode(
+            claims | {"exp": now + 3600 + i},
+            key["secret"],
+            algorithm=key.get("alg", "HS256"),
+            headers={"kid": key["kid"]},
+        )
+        for i in range(count)
+    ]
 
 
 async def sqs_ops(stack: Any, n: int) -> list[dict[str, Any]]:

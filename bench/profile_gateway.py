@@ -87,7 +87,7 @@ def profile(stack: Any, *, duration: float, concurrency: int, out_dir: Path) -> 
     from bench.gateway_bench import gateway_target
 
     target = gateway_target(stack)
-    warm_up(target)
+    warm_up(target, concurrency=concurrency)
     stack.settle_queue()
     raw_path = out_dir / "gateway-pyspy.txt"
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -27,6 +27,10 @@ ASYMMETRIC_ALGORITHMS = frozenset({"RS256", "RS384", "RS512", "ES256", "ES384", 
 MIN_HMAC_BYTES = 32
 RELOAD_MIN_INTERVAL = 10.0
 RELOAD_MAX_AGE = 300.0
+# Verified tokens are remembered until they expire or the key set reloads: clients send
+# the same token for its whole life, and a cache hit costs ~1 us instead of a header
+# parse, key preparation and signature check (~30-50 us). Bounded: cleared when full.
+MAX_VERIFIED_TOKENS = 10_000
 
 
 @dataclass(frozen=True)
@@ -86,13 +90,17 @@ class KeyRing:
         issuer: str,
         audience: str,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._loader = loader
         self._issuer = issuer
         self._audience = audience
         self._clock = clock
+        self._wall_clock = wall_clock
         self._keys: dict[str, VerificationKey] = {}
         self._loaded_at = float("-inf")
+        # token -> (exp, caller); only tokens this key set verified, dropped on reload.
+        self._verified: dict[str, tuple[float, Principal]] = {}
 
     def refresh(self) -> None:
         """Reload the key set from the secret (blocking; called off the hot path).
@@ -112,6 +120,8 @@ class KeyRing:
             self._loaded_at = self._clock() - RELOAD_MAX_AGE + RELOAD_MIN_INTERVAL
             return
         self._keys = parse_key_set(loaded)
+        # A key may have been retired: its tokens must be verified again.
+        self._verified = {}
         self._loaded_at = self._clock()
 
     def needs_refresh(self, kid: str | None = None) -> bool:
@@ -121,8 +131,25 @@ class KeyRing:
             return True
         return kid is not None and kid not in self._keys and age > RELOAD_MIN_INTERVAL
 
+    def cached(self, token: str) -> Principal | None:
+        """The caller of ``token`` if this key set already verified it and it has not expired.
+
+        Only ``exp`` can turn a verified token invalid later (``nbf``/``iat`` only become
+        valid); a key reload empties the cache, so retired keys stop working at once.
+        """
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        if hit[0] <= self._wall_clock():
+            del self._verified[token]
+            return None
+        return hit[1]
+
     def verify(self, token: str) -> Principal:
         """Verify signature, kid, issuer, audience and expiry; return the caller."""
+        cached = self.cached(token)
+        if cached is not None:
+            return cached
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:
@@ -145,7 +172,11 @@ class KeyRing:
             raise AuthenticationFailed("token expired; obtain a new one") from exc
         except jwt.PyJWTError as exc:
             raise AuthenticationFailed(f"token rejected: {exc}") from exc
-        return _principal(claims)
+        principal = _principal(claims)
+        if len(self._verified) >= MAX_VERIFIED_TOKENS:
+            self._verified = {}
+        self._verified[token] = (float(claims["exp"]), principal)
+        return principal
 
 
 def _principal(claims: Mapping[str, Any]) -> Principal:

@@ -39,6 +39,12 @@ class GatewayMetrics:
             ["rule"],
             registry=self.registry,
         )
+        self.queue_batch_size = Histogram(
+            "agatha_queue_batch_messages",
+            "Messages per SendMessageBatch call (1 costs ~8x the CPU per message of 10).",
+            buckets=(1, 2, 3, 5, 8, 10),
+            registry=self.registry,
+        )
         self.enqueue_failures = Counter(
             "agatha_enqueue_failures",
             "Accepted rows whose job could not be enqueued.",

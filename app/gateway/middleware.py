@@ -20,6 +20,7 @@ from app.gateway.metrics import GatewayMetrics
 
 SAFE_REQUEST_ID = re.compile(r"^[A-Za-z0-9._\-]{1,64}$")
 LOG = structlog.get_logger("agatha.gateway.access")
+MAX_LABEL_SETS = 1_000
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -36,6 +37,9 @@ class RequestContextMiddleware:
         self.app = app
         self.max_body_bytes = max_body_bytes
         self.metrics = metrics
+        # (route, method, status) -> (counter, histogram) children: ``labels()`` takes a
+        # lock and builds a key on every call; the label sets are few (route templates).
+        self._children: dict[tuple[str, str, str], tuple[Any, Any]] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -114,8 +118,15 @@ class RequestContextMiddleware:
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route: Any = scope.get("route")
         template = getattr(route, "path", None) or "unmatched"
-        self.metrics.requests.labels(template, scope["method"], str(status)).inc()
-        self.metrics.latency.labels(template).observe(seconds)
+        key = (template, scope["method"], str(status))
+        children = self._children.get(key)
+        if children is None:
+            if len(self._children) >= MAX_LABEL_SETS:
+                self._children.clear()
+            children = (self.metrics.requests.labels(*key), self.metrics.latency.labels(template))
+            self._children[key] = children
+        children[0].inc()
+        children[1].observe(seconds)
         LOG.info(
             "request",
             method=scope["method"],

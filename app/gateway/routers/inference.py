@@ -12,7 +12,7 @@ from app.db import requests as store
 from app.db.models import RequestStatus
 from app.errors import NotFound
 from app.gateway.accept import DB_ERRORS, accept, db_unavailable
-from app.gateway.deps import AcceptPrincipalDep, GatewayDep, IdempotencyKeyDep, PrincipalDep
+from app.gateway.deps import AcceptContextDep, GatewayDep, IdempotencyKeyDep, PrincipalDep
 from app.gateway.schemas import ErrorBody, InferenceCreate, InferencePublic, InferenceResult
 from app.gateway.state import Gateway
 from app.gateway.views import public_view, result_response
@@ -60,14 +60,16 @@ RESULT_ERRORS: dict[int | str, dict[str, Any]] = {
     response_model=InferencePublic,
     responses=ACCEPT_ERRORS,
     summary="Submit a prompt; answers 202 with Location and Retry-After",
+    # The bearer header is read by the flat AcceptContextDep (see deps.get_accept_context).
+    openapi_extra={"security": [{"HTTPBearer": []}]},
 )
 async def create_inference(
     body: InferenceCreate,
-    gw: GatewayDep,
-    principal: AcceptPrincipalDep,
+    ctx: AcceptContextDep,
     idempotency_key: IdempotencyKeyDep = None,
 ) -> JSONResponse:
-    outcome = await accept(gw, principal, body, idempotency_key)
+    gw = ctx.gw
+    outcome = await accept(gw, ctx.principal, body, idempotency_key)
     view = public_view(outcome.row)
     headers = {
         "Location": view.links.self_,

@@ -131,3 +131,14 @@ async def test_an_unexpected_send_error_fails_the_callers_instead_of_hanging() -
     with pytest.raises(EnqueueFailed):
         await asyncio.wait_for(sender.send("x"), timeout=5)
     await sender.close()
+
+
+async def test_each_batch_size_is_reported_to_the_observer() -> None:
+    client = HeldClient()
+    client.release.set()
+    sizes: list[int] = []
+    sender = BatchingSender(client, "q", max_delay=0.001, on_batch=sizes.append)
+    await asyncio.gather(*(sender.send(str(i)) for i in range(13)))
+    await sender.close()
+    assert sizes == [len(batch) for batch in client.batches]
+    assert sorted(sizes, reverse=True) == [10, 3]
