@@ -14,6 +14,7 @@ import argparse
 import asyncio
 import json
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -24,21 +25,21 @@ from bench.procstat import CpuMeter, load_average
 from bench.stack import Stack, StackOptions, running_stack
 
 RESULTS = ROOT / "bench" / "results"
+# A sample belongs to the operation of its innermost frame in our code (app/...), so
+# libraries several operations share (aiohttp carries the provider calls and the AWS
+# calls) are charged to whoever called them; logging libraries are charged to logging.
+LOGGING_FRAMES = ("/structlog/", "/logging/", "/app/logging.py")
 WORKER_RULES = (
-    ("logging", ("/structlog/", "/logging/", "/app/logging.py")),
-    ("provider call (openai SDK, httpx)", ("/openai/", "/httpx/", "/httpcore/", "/app/providers/")),
+    ("provider call (app/providers, HTTP)", ("/app/providers/",)),
     ("archive (S3 put)", ("/app/archive/",)),
-    (
-        "database (claim/complete/usage)",
-        ("/app/worker/store.py", "/app/usage/", "/sqlalchemy/", "/asyncpg/"),
-    ),
-    # aiobotocore frames are innermost, so this also holds the archive's S3 PutObject.
-    (
-        "AWS SDK (SQS receive/delete/visibility, S3 put)",
-        ("/aiobotocore/", "/botocore/", "/aiohttp/", "/app/worker/poller.py"),
-    ),
-    ("worker core", ("/app/worker/",)),
+    ("database (claim/complete/usage)", ("/app/worker/store.py", "/app/usage/")),
+    ("SQS (receive/delete/visibility)", ("/app/worker/poller.py", "/app/worker/deletes.py")),
+    ("completion notification (Redis)", ("/app/notify.py",)),
+    # The process entry point is the root of every stack: below it is the event loop.
+    ("event loop / other", ("/app/worker/runtime.py",)),
+    ("worker core", ("/app/worker/", "/app/tracing.py")),
 )
+OTHER = "event loop / other"
 WARMUP_TIMEOUT = 180.0
 
 
@@ -82,13 +83,43 @@ def _start_spy(stack: Stack, duration: float, path: Path | None) -> Any:
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def classify(stack: str) -> str:
+    """The operation of a collapsed py-spy stack ('f (file:line);g (file:line)')."""
+    for frame in reversed(stack.split(";")):
+        where = "/" + frame[frame.rfind("(") + 1 :]
+        if any(fragment in where for fragment in LOGGING_FRAMES):
+            return "logging"
+        for category, fragments in WORKER_RULES:
+            if any(fragment in where for fragment in fragments):
+                return category
+    return OTHER
+
+
+def breakdown(raw: str, *, cpu_ms_per_job: float) -> list[dict[str, Any]]:
+    """Share of samples and CPU ms/job per operation from py-spy's raw output."""
+    counts: Counter[str] = Counter()
+    for line in raw.splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            counts[classify(stack)] += int(count)
+    total = sum(counts.values()) or 1
+    return [
+        {
+            "operation": name,
+            "samples": n,
+            "share": round(n / total, 4),
+            "cpu_ms_per_request": round(cpu_ms_per_job * n / total, 4),
+        }
+        for name, n in counts.most_common()
+    ]
+
+
 def _split(spy: Any, path: Path | None, cpu_ms: float) -> dict[str, Any]:
     if spy is None or path is None:
         return {}
-    from bench.profile_gateway import breakdown
-
     spy.wait(timeout=120)
-    return {"profile": breakdown(path.read_text(), cpu_ms_per_request=cpu_ms, rules=WORKER_RULES)}
+    # py-spy may cut a frame name mid-character when it samples a running thread.
+    return {"profile": breakdown(path.read_text(errors="replace"), cpu_ms_per_job=cpu_ms)}
 
 
 async def drive(
@@ -133,9 +164,17 @@ async def drive(
 
 
 def run_case(
-    *, latency: float, concurrency: int, duration: float, archive: bool, profile: bool = False
+    *,
+    latency: float,
+    concurrency: int,
+    duration: float,
+    archive: bool,
+    profile: bool = False,
+    prefetch: int | None = None,
 ) -> dict[str, Any]:
     worker_env = {"WORKER_CONCURRENCY": str(concurrency), "WORKER_POLL_WAIT_SECONDS": "1"}
+    if prefetch is not None:
+        worker_env["WORKER_PREFETCH"] = str(prefetch)
     if not archive:
         worker_env["ARCHIVE_BUCKET"] = ""
     options = StackOptions(gateways=0, workers=1, fake_latency=latency, worker_env=worker_env)
@@ -149,6 +188,7 @@ def run_case(
     limit = concurrency / latency
     return {
         "concurrency": concurrency,
+        "prefetch": prefetch,
         "provider_latency_s": latency,
         "archive_to_s3": archive,
         "littles_law_limit_jobs_per_s": round(limit, 1),
@@ -165,6 +205,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--out", type=Path, default=RESULTS / "worker.json")
     parser.add_argument("--profile", action="store_true", help="py-spy the worker (CPU split)")
+    parser.add_argument("--prefetch", type=int, default=None, help="WORKER_PREFETCH override")
+    parser.add_argument(
+        "--archive", choices=("both", "on", "off"), default="both", help="cases to run"
+    )
     args = parser.parse_args(argv)
     cases = [
         run_case(
@@ -173,8 +217,9 @@ def main(argv: list[str] | None = None) -> None:
             duration=args.duration,
             archive=archive,
             profile=args.profile,
+            prefetch=args.prefetch,
         )
-        for archive in (True, False)
+        for archive in {"both": (True, False), "on": (True,), "off": (False,)}[args.archive]
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"cases": cases}, indent=2))

@@ -20,6 +20,9 @@ class WorkerSettings(BaseSettings):
     # Must equal the queue's redrive maxReceiveCount: the last delivery marks the request failed.
     queue_max_receive_count: int = Field(default=5, ge=1)
     worker_concurrency: int = Field(default=8, ge=1)
+    # Messages the poller may hold beyond its running jobs, so a freed slot starts the next
+    # job at once and receives stay full batches (one round trip per 10 jobs, not per job).
+    worker_prefetch: int = Field(default=10, ge=0, le=100)
     worker_lease_seconds: float = Field(default=120.0, gt=0)
     worker_heartbeat_seconds: float = Field(default=30.0, gt=0)
     # Poller receives hold messages this long, renewed by the heartbeat: it bounds how long a

@@ -16,9 +16,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import structlog
-from sqlalchemy.exc import SQLAlchemyError
 
 from app import tracing
 from app.archive.errors import ArchiveWriteFailed
@@ -35,14 +35,14 @@ from app.worker.config import WorkerConfig
 from app.worker.errors import MalformedJobMessage
 from app.worker.messages import JobMessage, JobRef, JobResult, Outcome, parse_job_body
 from app.worker.metrics import WorkerMetrics
-from app.worker.store import ClaimedJob, Clock, JobStore, utc_now
+from app.worker.store import STORE_ERRORS, ClaimedJob, Clock, JobStore, utc_now
 
 ExtendVisibility = Callable[[int], Awaitable[None]]
 
 # Requeue delay after a release when the provider gave no Retry-After: grows per delivery.
 # A database restart takes seconds; ~15 s of retries stays well inside the lease.
 PERSIST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
-DB_WRITE_ERRORS = (SQLAlchemyError, OSError)
+DB_WRITE_ERRORS = STORE_ERRORS
 REQUEUE_BASE_SECONDS = 10.0
 REQUEUE_MAX_SECONDS = 900.0
 
@@ -196,8 +196,11 @@ class WorkerCore:
             "provider": completion.provider,
             "processing_ms": processing_ms,
         }
+        persisting = time.monotonic()
         completed = await self._persist(
-            lambda: self._d.store.complete(job.id, owner=self._d.owner, values=values, usage=usage),
+            lambda: self._d.store.complete(
+                job.id, owner=self._d.owner, values=values, usage=usage, at=usage.created_at
+            ),
             request_id=job.id,
         )
         if not completed:
@@ -213,9 +216,14 @@ class WorkerCore:
             tokens_in=completion.tokens_in,
             tokens_out=completion.tokens_out,
             processing_ms=processing_ms,
+            # Storing the answer (and its usage row): a slow database shows here first.
+            persist_ms=int((time.monotonic() - persisting) * 1000),
         )
-        if not await self._archive(job.id):
-            return JobResult(Outcome.RETRY, job.id, reason="archive_pending")
+        if self._d.archiver is not None:
+            # Everything the archive holds is in hand: no read of the row just written.
+            record = finished_record(job, completion, values, completed_at=usage.created_at)
+            if not await self._put_archive(self._d.archiver, record):
+                return JobResult(Outcome.RETRY, job.id, reason="archive_pending")
         return JobResult(Outcome.COMPLETED, job.id)
 
     async def _persist(self, write: Callable[[], Awaitable[bool]], *, request_id: str) -> bool:
@@ -253,12 +261,16 @@ class WorkerCore:
             completed_at=row.completed_at,
             metadata=row.metadata,
         )
+        return await self._put_archive(self._d.archiver, record)
+
+    async def _put_archive(self, archiver: Archiver, record: ArchiveRecord) -> bool:
+        """Put ``record`` and note its key on the row; False when S3 refused it."""
         try:
-            key = await self._d.archiver.put(record)
+            key = await archiver.put(record)
         except ArchiveWriteFailed as exc:
-            self._log.error("archive.failed", request_id=request_id, error=str(exc))
+            self._log.error("archive.failed", request_id=record.request_id, error=str(exc))
             return False
-        await self._d.store.set_archived(request_id, archive_key=key)
+        await self._d.store.set_archived(record.request_id, archive_key=key)
         return True
 
     async def _announce(self, request_id: str) -> None:
@@ -344,3 +356,26 @@ class WorkerCore:
                     await extend_visibility(config.visibility_timeout_seconds)
             except Exception:  # noqa: BLE001 -- a missed beat is not fatal; logged, next retries
                 self._log.exception("job.heartbeat_failed", request_id=request_id)
+
+
+def finished_record(
+    job: ClaimedJob, completion: Completion, values: dict[str, Any], *, completed_at: datetime
+) -> ArchiveRecord:
+    """The archive record of a job just completed, as ``JobStore.finished_row`` would read it."""
+    return ArchiveRecord(
+        request_id=job.id,
+        tenant_id=job.tenant_id,
+        model=job.model,
+        provider=completion.provider,
+        prompt=job.prompt,
+        parameters=job.parameters,
+        response=completion.text,
+        created_at=job.created_at,
+        completed_at=completed_at,
+        metadata={
+            "tokens_in": values["tokens_in"],
+            "tokens_out": values["tokens_out"],
+            "processing_ms": values["processing_ms"],
+            "attempts": job.attempts,
+        },
+    )

@@ -1,9 +1,13 @@
 """Long-polling SQS loops with bounded concurrency, visibility heartbeat and graceful stop.
 
 One ReceiveMessage returns at most 10 messages and takes a round trip, so one loop cannot
-keep many slots busy: ``ceil(concurrency / 10)`` receive loops run side by side, each
-reserving up to 10 free slots before it asks SQS, so jobs never exceed ``concurrency``.
-Deletes of settled messages go out in batches (app/worker/deletes.py).
+keep many slots busy: ``ceil((concurrency + prefetch) / 10)`` receive loops run side by
+side, each reserving a full batch of free slots (10, or what is free after a 30 ms
+window) before it asks SQS. Asking as soon as one slot frees would make one receive per
+job (each a round trip and the emulator's ~2.5 ms); up to ``prefetch`` received messages
+wait for a job slot instead, so a finishing job is replaced at once and never more than
+``concurrency`` jobs run. Deletes of settled messages go out in batches
+(app/worker/deletes.py). On stop, prefetched messages not yet started go straight back.
 
 On stop (SIGTERM) the poller receives nothing more, lets in-flight jobs finish for up to
 ``shutdown_grace`` seconds, then cancels the rest: the core hands their rows back
@@ -16,7 +20,8 @@ import asyncio
 import contextlib
 import math
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import structlog
@@ -30,6 +35,8 @@ from app.worker.messages import JobMessage, JobResult, Outcome, sent_at_from_mil
 MAX_SQS_BATCH = 10
 MAX_VISIBILITY_SECONDS = 43_200  # SQS's upper bound (12 hours)
 RECEIVE_ERROR_PAUSE_SECONDS = 2.0
+# How long a receive loop waits for a full batch of free slots before asking for fewer.
+BATCH_WINDOW = 0.03
 SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp"]
 
 DoneHook = Callable[[JobResult], None]
@@ -65,6 +72,7 @@ class Poller:
         wait_seconds: int = 20,
         shutdown_grace: float = 25.0,
         visibility_seconds: int | None = None,
+        prefetch: int = 0,
         on_done: DoneHook = _ignore,
     ) -> None:
         self._core = core
@@ -74,6 +82,9 @@ class Poller:
         self._sqs = sqs
         self._queue_url = queue_url
         self._concurrency = concurrency
+        # Received messages wait at most one job's duration for a slot: far inside their
+        # visibility, and a stop hands them back like any cancelled job.
+        self._prefetch = prefetch
         self._wait_seconds = wait_seconds
         self._shutdown_grace = shutdown_grace
         self._on_done = on_done
@@ -82,11 +93,12 @@ class Poller:
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set, then finish or release what is in flight."""
         inflight: set[asyncio.Task[None]] = set()
-        slots = SlotPool(self._concurrency)
+        slots = SlotPool(self._concurrency + self._prefetch, batch=MAX_SQS_BATCH)
         deletes = DeleteBatcher(self._sqs, self._queue_url)
+        lane = _Lane(asyncio.Semaphore(self._concurrency), deletes, stop)
         loops = [
-            asyncio.create_task(self._receive_loop(slots, inflight, deletes, stop))
-            for _ in range(math.ceil(self._concurrency / MAX_SQS_BATCH))
+            asyncio.create_task(self._receive_loop(slots, lane, inflight))
+            for _ in range(math.ceil((self._concurrency + self._prefetch) / MAX_SQS_BATCH))
         ]
         try:
             await asyncio.gather(*loops)
@@ -100,14 +112,18 @@ class Poller:
     async def _receive_loop(
         self,
         slots: SlotPool,
+        lane: _Lane,
         inflight: set[asyncio.Task[None]],
-        deletes: DeleteBatcher,
-        stop: asyncio.Event,
     ) -> None:
+        stop = lane.stop
         while not stop.is_set():
-            count = slots.take(MAX_SQS_BATCH)
+            count = slots.take()
             if count == 0:
-                await _slot_or_stop(slots, stop)
+                # Give a partial batch a short window to fill, then take what is free.
+                await _wait_for(slots.batch_free(), stop, BATCH_WINDOW)
+                count = slots.take(partial=True)
+            if count == 0:
+                await _wait_for(slots.freed(), stop)
                 continue
             messages: list[dict[str, Any]] = []
             try:
@@ -115,7 +131,7 @@ class Poller:
             finally:
                 slots.give(count - len(messages))
             for message in messages:
-                task = asyncio.create_task(self._handle(message, deletes))
+                task = asyncio.create_task(self._handle(message, lane))
                 inflight.add(task)
                 task.add_done_callback(inflight.discard)
                 task.add_done_callback(lambda _: slots.give(1))
@@ -145,7 +161,7 @@ class Poller:
             return []
         return list(response.get("Messages", []))
 
-    async def _handle(self, message: dict[str, Any], deletes: DeleteBatcher) -> None:
+    async def _handle(self, message: dict[str, Any], lane: _Lane) -> None:
         job = job_from_sqs(message)
         receipt = message["ReceiptHandle"]
 
@@ -153,12 +169,19 @@ class Poller:
             await self._set_visibility(receipt, seconds)
 
         try:
-            result = await self._core.process(job, extend_visibility=extend)
+            async with lane.running:
+                if lane.stop.is_set():
+                    # Prefetched but not started before the stop: hand it straight back
+                    # (if that fails it returns after its visibility timeout).
+                    with contextlib.suppress(BotoCoreError, ClientError):
+                        await self._set_visibility(receipt, 0)
+                    return
+                result = await self._core.process(job, extend_visibility=extend)
         except asyncio.CancelledError:
             await asyncio.shield(self._set_visibility(receipt, 0))
             raise
         if result.outcome.ack:
-            deletes.add(receipt)
+            lane.deletes.add(receipt)
         else:
             await self._settle(receipt, result)
         self._on_done(result)
@@ -193,49 +216,78 @@ class Poller:
         self._log.info("poller.stopped", released=len(pending))
 
 
+@dataclass(frozen=True)
+class _Lane:
+    """What every job task of one ``run`` shares: the running bound, deletes and stop."""
+
+    running: asyncio.Semaphore
+    deletes: DeleteBatcher
+    stop: asyncio.Event
+
+
 class SlotPool:
-    """Free job slots, reserved in bulk by the receive loops before they ask SQS."""
+    """Free job slots, reserved a whole batch at a time by the receive loops."""
 
-    def __init__(self, total: int) -> None:
+    def __init__(self, total: int, *, batch: int = MAX_SQS_BATCH) -> None:
         self._free = total
-        self._changed = asyncio.Event()
+        self._batch = max(1, min(batch, total))
+        self._any = asyncio.Event()
+        self._full = asyncio.Event()
+        self._update()
 
-    def take(self, most: int) -> int:
-        """Reserve up to ``most`` slots; how many were reserved (0 when all are busy)."""
-        taken = min(self._free, most)
+    def take(self, *, partial: bool = False) -> int:
+        """Reserve a full batch of slots (or, ``partial``, whatever is free up to one)."""
+        taken = min(self._free, self._batch)
+        if taken < self._batch and not partial:
+            return 0
         self._free -= taken
-        if self._free == 0:
-            self._changed.clear()
+        self._update()
         return taken
 
     def give(self, count: int) -> None:
         """Return slots (a job finished, or a receive brought fewer messages than asked)."""
         if count > 0:
             self._free += count
-            self._changed.set()
+            self._update()
+
+    def _update(self) -> None:
+        for event, ready in ((self._any, self._free > 0), (self._full, self._free >= self._batch)):
+            if ready:
+                event.set()
+            else:
+                event.clear()
 
     async def freed(self) -> None:
         """Wait until some slot is free (another loop may take it first: take() again)."""
-        await self._changed.wait()
+        await self._any.wait()
+
+    async def batch_free(self) -> None:
+        """Wait until a full batch of slots is free."""
+        await self._full.wait()
 
 
-async def _first_of(tasks: list[asyncio.Future[Any]], stop: asyncio.Event) -> None:
-    """Wait until any of ``tasks`` finishes or ``stop`` is set."""
+async def _first_of(
+    tasks: list[asyncio.Future[Any]], stop: asyncio.Event, timeout: float | None = None
+) -> None:
+    """Wait until any of ``tasks`` finishes, ``stop`` is set or ``timeout`` passes."""
     stopper = asyncio.ensure_future(stop.wait())
     try:
-        await asyncio.wait([*tasks, stopper], return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait([*tasks, stopper], timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
     finally:
         stopper.cancel()
         await asyncio.gather(stopper, return_exceptions=True)
 
 
-async def _slot_or_stop(slots: SlotPool, stop: asyncio.Event) -> None:
-    freed = asyncio.ensure_future(slots.freed())
+async def _wait_for(
+    event: Coroutine[Any, Any, None], stop: asyncio.Event, timeout: float | None = None
+) -> None:
+    """Wait for ``event`` (a wait on the slot pool), ``stop`` or ``timeout``, whichever first."""
+    waiter = asyncio.ensure_future(event)
     try:
-        await _first_of([freed], stop)
+        await _first_of([waiter], stop, timeout)
     finally:
-        freed.cancel()
-        await asyncio.gather(freed, return_exceptions=True)
+        waiter.cancel()
+        await asyncio.gather(waiter, return_exceptions=True)
 
 
 async def _wait_or_stop(stop: asyncio.Event, seconds: float) -> None:

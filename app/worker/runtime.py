@@ -187,6 +187,7 @@ def new_poller(runtime: WorkerRuntime, queue_url: str, worker: WorkerSettings) -
         wait_seconds=worker.worker_poll_wait_seconds,
         shutdown_grace=worker.worker_shutdown_grace_seconds,
         visibility_seconds=worker.worker_visibility_timeout_seconds,
+        prefetch=worker.worker_prefetch,
     )
 
 

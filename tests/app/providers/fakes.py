@@ -35,7 +35,10 @@ class FakeProviderServer:
 
     async def _record(self, request: web.Request) -> dict[str, Any]:
         body = await request.json()
-        self.requests.append({"path": request.path, "headers": dict(request.headers), "json": body})
+        peer = request.transport.get_extra_info("peername") if request.transport else None
+        self.requests.append(
+            {"path": request.path, "headers": dict(request.headers), "json": body, "peer": peer}
+        )
         if self.mode == "timeout":
             await self.release.wait()  # held until the test tears the server down
         return dict(body)

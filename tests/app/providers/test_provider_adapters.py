@@ -12,6 +12,7 @@ from app.providers.errors import (
     ContentRefused,
     InvalidCredentials,
     MalformedProviderResponse,
+    ProviderConnectionError,
     ProviderError,
     ProviderRateLimited,
     ProviderServerError,
@@ -103,3 +104,33 @@ async def test_adapter_maps_failures_to_retryable_or_permanent(
     if mode == "rate_limited":
         assert error.retry_after == 7.0  # type: ignore[attr-defined]
     assert len(fake.requests) == 1  # SDK retries are off: the worker owns retrying
+
+
+async def test_openai_adapter_maps_a_refused_connection_to_retryable() -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    provider = OpenAIProvider(api_key="sk-test-openai", base_url=f"http://127.0.0.1:{port}/v1")
+    try:
+        # The SDK's aiohttp transport reports a refused connect as a connect timeout.
+        with pytest.raises((ProviderConnectionError, ProviderTimeout)) as caught:
+            await provider.complete(request_for("openai"), timeout=2)
+    finally:
+        await provider.aclose()
+    assert caught.value.retryable and caught.value.provider == "openai"
+
+
+async def test_openai_adapter_reuses_one_connection_across_calls(
+    fake_server: tuple[FakeProviderServer, str],
+) -> None:
+    fake, url = fake_server
+    provider = OpenAIProvider(api_key="sk-test-openai", base_url=f"{url}/v1")
+    try:
+        for _ in range(3):
+            await provider.complete(request_for("openai"), timeout=5)
+    finally:
+        await provider.aclose()
+    peers = {r["peer"] for r in fake.requests}
+    assert len(fake.requests) == 3 and len(peers) == 1  # keep-alive: no connect per call

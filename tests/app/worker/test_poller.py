@@ -268,3 +268,33 @@ async def test_poller_holds_messages_for_its_own_visibility_not_the_queue_defaul
     )
     await asyncio.wait_for(poller.run(stop), timeout=10)
     assert sqs.receive_kwargs[0]["VisibilityTimeout"] == 120
+
+
+async def test_poller_prefetches_beyond_concurrency_but_never_runs_more() -> None:
+    concurrency, prefetch, total = 2, 3, 10
+    sqs = ScriptedSqs(total, receivers=1)
+    core, stop, done = SlowCore(full_at=concurrency), asyncio.Event(), []
+
+    def on_done(result: JobResult) -> None:
+        done.append(result)
+        if len(done) == total:
+            stop.set()
+
+    poller = Poller(
+        core=core,  # type: ignore[arg-type]
+        sqs=sqs,
+        queue_url="q",
+        concurrency=concurrency,
+        prefetch=prefetch,
+        on_done=on_done,
+    )
+    running = asyncio.create_task(poller.run(stop))
+    await asyncio.wait_for(core.full.wait(), timeout=10)
+    # One receive took a whole batch: the running jobs plus the prefetched ones.
+    assert len(sqs.messages) == total - concurrency - prefetch
+    assert core.running == concurrency
+    core.gate.set()
+    await asyncio.wait_for(running, timeout=10)
+
+    assert core.most == concurrency
+    assert sorted(sqs.deleted) == sorted(f"r{n}" for n in range(total))

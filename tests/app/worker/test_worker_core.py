@@ -60,6 +60,43 @@ async def test_pending_request_completes_with_usage_and_archive(  # noqa: PLR091
     assert metrics.registry.get_sample_value("agatha_worker_queue_lag_seconds_count") == 1
 
 
+async def test_archive_written_from_memory_matches_the_completed_row(  # noqa: PLR0917
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+    aws_clients: dict[str, Any],
+    bucket: str,
+) -> None:
+    request_id = await make_request()
+
+    result = await build_core(FakeProvider()).process(message(request_id, tenant))
+
+    assert result.outcome is Outcome.COMPLETED
+    row = await row_of(engine, request_id)
+    obj = await aws_clients["s3"].get_object(Bucket=bucket, Key=row["archive_key"])
+    archived = json.loads(await obj["Body"].read())
+    assert datetime.fromisoformat(archived["completed_at"]) == row["completed_at"]
+    assert datetime.fromisoformat(archived["created_at"]) == row["created_at"]
+    assert (archived["provider"], archived["response"]) == (row["provider"], row["response"])
+    assert archived["metadata"] == {
+        "tokens_in": row["tokens_in"],
+        "tokens_out": row["tokens_out"],
+        "processing_ms": row["processing_ms"],
+        "attempts": row["attempts"],
+    }
+    usage_at = await _usage_created_at(engine, request_id)
+    assert usage_at == row["completed_at"]
+
+
+async def _usage_created_at(engine: AsyncEngine, request_id: str) -> datetime:
+    from sqlalchemy import text
+
+    async with engine.connect() as conn:
+        query = text("SELECT created_at FROM usage_events WHERE request_id = :id")
+        return (await conn.execute(query, {"id": request_id})).scalar_one()
+
+
 async def test_same_message_delivered_twice_calls_provider_once(
     build_core: Callable[..., Any], make_request: Callable[..., Any], tenant: str
 ) -> None:
