@@ -5,17 +5,24 @@ Two cases at-least-once delivery cannot close by itself:
   went to the DLQ while its worker died -> ``failed`` (``lease_expired``);
 - ``pending`` older than the queue's message retention: its message can no longer exist
   (for example the gateway could not mark it failed after an enqueue error) -> ``expired``.
+
+Before that last resort, ``requeue_stale`` sends the job message again for ``pending`` rows
+nobody touched for ``requeue_after`` (the queue was purged or recreated, a message was
+lost): the lease claim makes a second message harmless, since whichever copy arrives
+second finds the row taken (or finished) and is deleted.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, update
+from sqlalchemy import and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import RequestStatus
+from app.queue.sender import MAX_BATCH, job_body
 from app.worker.store import REQUESTS
 
 
@@ -26,6 +33,10 @@ class ReapPolicy:
     max_receive_count: int
     lease_grace: timedelta
     pending_max_age: timedelta
+    # Re-send the message of a pending row untouched this long (zero: never).
+    requeue_after: timedelta = timedelta(minutes=15)
+    # At most this many rows re-sent per sweep, oldest first.
+    requeue_batch: int = 100
 
 
 @dataclass(frozen=True)
@@ -77,3 +88,49 @@ async def reap(engine: AsyncEngine, policy: ReapPolicy, *, now: datetime) -> Rea
             )
         )
     return ReapResult(lease_expired=stale.rowcount, pending_expired=orphaned.rowcount)
+
+
+async def requeue_stale(
+    engine: AsyncEngine, sqs: Any, queue_url: str, policy: ReapPolicy, *, now: datetime
+) -> int:
+    """Send the job message again for stale ``pending`` rows; returns how many were sent.
+
+    A row counts as stale when its ``updated_at`` is older than ``policy.requeue_after``
+    and it is still within the queue's retention (older rows are the reaper's to expire).
+    Each re-sent row's ``updated_at`` moves to ``now``, so it is re-sent at most once per
+    ``requeue_after``. SQS errors propagate: the caller logs them and tries next sweep.
+    """
+    if policy.requeue_after <= timedelta(0):
+        return 0
+    stale = and_(
+        REQUESTS.c.status == RequestStatus.PENDING,
+        REQUESTS.c.updated_at < now - policy.requeue_after,
+        REQUESTS.c.created_at >= now - policy.pending_max_age,
+    )
+    async with engine.connect() as conn:
+        rows = (
+            await conn.execute(
+                select(REQUESTS.c.id, REQUESTS.c.tenant_id)
+                .where(stale)
+                .order_by(REQUESTS.c.updated_at)
+                .limit(policy.requeue_batch)
+            )
+        ).all()
+    sent: list[str] = []
+    for start in range(0, len(rows), MAX_BATCH):
+        chunk = rows[start : start + MAX_BATCH]
+        entries = [
+            {"Id": str(i), "MessageBody": job_body(request_id=row.id, tenant_id=row.tenant_id)}
+            for i, row in enumerate(chunk)
+        ]
+        answer = await sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+        accepted = {entry["Id"] for entry in answer.get("Successful", [])}
+        sent += [row.id for i, row in enumerate(chunk) if str(i) in accepted]
+    if sent:
+        async with engine.begin() as conn:
+            await conn.execute(
+                update(REQUESTS)
+                .where(REQUESTS.c.id.in_(sent), REQUESTS.c.status == RequestStatus.PENDING)
+                .values(updated_at=now)
+            )
+    return len(sent)

@@ -35,7 +35,7 @@ from app.worker.core import WorkerCore, WorkerDeps
 from app.worker.errors import WorkerMisconfigured
 from app.worker.metrics import WorkerMetrics
 from app.worker.poller import Poller, install_stop_signals
-from app.worker.reaper import ReapPolicy, reap
+from app.worker.reaper import ReapPolicy, reap, requeue_stale
 from app.worker.store import JobStore
 
 if TYPE_CHECKING:
@@ -92,6 +92,7 @@ def reap_policy(attributes: dict[str, str], worker: WorkerSettings, receives: in
         max_receive_count=receives,
         lease_grace=timedelta(seconds=worker.worker_visibility_timeout_seconds),
         pending_max_age=timedelta(seconds=retention),
+        requeue_after=timedelta(seconds=worker.worker_requeue_pending_after_seconds),
     )
 
 
@@ -205,8 +206,28 @@ async def reap_periodically(
         else:
             if result.lease_expired or result.pending_expired:
                 log.info("worker.reaped", **asdict(result))
+        if runtime.queue_url:
+            await _requeue(runtime, log)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def _requeue(runtime: WorkerRuntime, log: Any) -> None:
+    """Re-send the messages of stale pending rows; failures wait for the next sweep."""
+    assert runtime.queue_url is not None
+    try:
+        sent = await requeue_stale(
+            runtime.engine,
+            runtime.sqs,
+            runtime.queue_url,
+            runtime.reap_policy,
+            now=datetime.now(UTC),
+        )
+    except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
+        log.warning("worker.requeue_failed", error=type(exc).__name__)
+    else:
+        if sent:
+            log.warning("worker.requeued_stale_pending", count=sent)
 
 
 def serve_metrics(worker: WorkerSettings, metrics: WorkerMetrics) -> WSGIServer | None:

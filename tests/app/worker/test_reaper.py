@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db.models import InferenceRequest, RequestStatus, Tenant
-from app.worker.reaper import ReapPolicy, reap
+from app.worker.reaper import ReapPolicy, reap, requeue_stale
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 POLICY = ReapPolicy(
@@ -65,3 +69,66 @@ async def test_reaper_closes_only_abandoned_rows(
     assert status["alive"][0] == RequestStatus.PROCESSING
     assert status["backlog"][0] == RequestStatus.PENDING
     assert status["done"][0] == RequestStatus.COMPLETED
+
+
+# The PostgreSQL database is shared by the session's tests: rows get unique ids and a
+# clock far in the past, so rows other tests write (at the real time) are never stale here.
+PAST = datetime(2001, 1, 1, 12, 0, tzinfo=UTC)
+
+
+def _unique_ids() -> dict[str, str]:
+    suffix = uuid.uuid4().hex[:10]
+    return {name: f"{name}_{suffix}" for name in ("lost_msg", "queued_now", "too_old", "working")}
+
+
+def _row_at(
+    request_id: str, status: str, *, at: datetime = PAST, **values: object
+) -> dict[str, object]:
+    base = _row(request_id, status, created_at=at - timedelta(minutes=5), updated_at=at)
+    return base | values
+
+
+async def test_requeue_resends_only_stale_pending_rows_once(
+    engine: AsyncEngine, tenant: str, aws_clients: dict[str, Any], queues: dict[str, str]
+) -> None:
+    ids = _unique_ids()
+    stale_at = PAST - timedelta(minutes=20)
+    rows = [
+        _row_at(ids["lost_msg"], "pending", tenant_id=tenant, updated_at=stale_at),
+        _row_at(ids["queued_now"], "pending", tenant_id=tenant),
+        _row_at(ids["too_old"], "pending", tenant_id=tenant, created_at=PAST - timedelta(days=5)),
+        _row_at(ids["working"], "processing", tenant_id=tenant, updated_at=stale_at),
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(InferenceRequest), rows)
+    sqs, queue_url = aws_clients["sqs"], queues["queue_url"]
+    policy = replace(POLICY, requeue_after=timedelta(minutes=15))
+
+    first = await requeue_stale(engine, sqs, queue_url, policy, now=PAST)
+    again = await requeue_stale(engine, sqs, queue_url, policy, now=PAST + timedelta(minutes=1))
+
+    received = await sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    bodies = [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    assert first == 1 and again == 0
+    assert bodies == [{"v": 1, "id": ids["lost_msg"], "tenant": tenant}]
+    table = InferenceRequest.__table__
+    async with engine.connect() as conn:
+        touched = (
+            await conn.execute(select(table.c.updated_at).where(table.c.id == ids["lost_msg"]))
+        ).scalar_one()
+    assert touched == PAST
+
+
+async def test_requeue_disabled_sends_nothing(
+    engine: AsyncEngine, tenant: str, aws_clients: dict[str, Any], queues: dict[str, str]
+) -> None:
+    # Ten years before PAST: beyond the other test's retention window, so never its rows.
+    now = PAST - timedelta(days=3650)
+    ids = _unique_ids()
+    stale = _row_at(ids["lost_msg"], "pending", at=now, updated_at=now - timedelta(days=1))
+    async with engine.begin() as conn:
+        await conn.execute(insert(InferenceRequest), [stale | {"tenant_id": tenant}])
+    policy = replace(POLICY, requeue_after=timedelta(0))
+    sent = await requeue_stale(engine, aws_clients["sqs"], queues["queue_url"], policy, now=now)
+    received = await aws_clients["sqs"].receive_message(QueueUrl=queues["queue_url"])
+    assert sent == 0 and "Messages" not in received
