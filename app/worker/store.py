@@ -13,6 +13,7 @@ three statements from ~4 ms to ~1.1 ms of CPU per job here.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -37,8 +38,6 @@ from app.worker.statements import (
 )
 
 Clock = Callable[[], datetime]
-# The server going away (restart, failover) as raw asyncpg reports it.
-_SHUTDOWN = asyncpg.exceptions.OperatorInterventionError
 # Concurrent hot statements when the engine's pool does not say its size.
 DEFAULT_STATEMENTS = 32
 # What a store call raises when the database is unreachable or refuses the statement
@@ -48,6 +47,7 @@ STORE_ERRORS: tuple[type[Exception], ...] = (
     OSError,
     asyncpg.PostgresError,
     asyncpg.InterfaceError,
+    asyncpg.InternalClientError,
 )
 
 
@@ -127,10 +127,13 @@ class JobStore:
             driver: Any = raw.driver_connection
             try:
                 return list(await driver.fetch(statement.sql, *statement.args(params)))
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError, _SHUTDOWN):
-                # SQLAlchemy did not see this failure: drop the connection from the pool
-                # so a restarted database is reconnected to, not retried on a dead socket.
-                await conn.invalidate()
+            except BaseException as exc:
+                # SQLAlchemy did not see this failure. A server-side error leaves the
+                # connection usable; anything else (closed socket, restart, cancellation
+                # mid-protocol) may not: drop it, or the pool hands it out broken again.
+                if not (isinstance(exc, asyncpg.PostgresError) and not driver.is_closed()):
+                    with contextlib.suppress(Exception):
+                        await conn.invalidate(exc if isinstance(exc, Exception) else None)
                 raise
 
     def _claimable(self, request_id: str, now: datetime) -> Any:
