@@ -111,17 +111,18 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if type(value).__module__ == "pulumi.asset":
-        return _asset(value)
     return value
 
 
-def _asset(value: Any) -> Any:
-    """Assets and archives (a Lambda's code) as what they point at, JSON-printable."""
+def json_default(value: Any) -> Any:
+    """``json.dumps`` hook: assets and archives (a Lambda's code) as what they point at."""
     import pulumi
 
+    if type(value).__module__ != "pulumi.asset":
+        raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
     if isinstance(value, pulumi.AssetArchive):
-        return {"assetArchive": {name: plain(item) for name, item in value.assets.items()}}
+        return {"assetArchive": {name: json_default(item) for name, item in value.assets.items()}}
     if isinstance(value, pulumi.FileArchive | pulumi.FileAsset):
         return {type(value).__name__[0].lower() + type(value).__name__[1:]: str(value.path)}
     if isinstance(value, pulumi.RemoteArchive | pulumi.RemoteAsset):

@@ -86,9 +86,14 @@ def _main_edges(graph: ResourceGraph, main: set[str]) -> set[tuple[str, str]]:
 
 def _reference_edges(graph: ResourceGraph) -> dict[str, set[str]]:
     owners: dict[str, str] = {}
-    for resource in graph:
-        for value in _identity_values(resource):
-            owners.setdefault(value, resource.urn)
+    # Own identities first: an output echoing an input of the same name (an EventTarget's
+    # ``arn`` is the function it invokes) names another resource, so it only counts when
+    # nothing else claims the value.
+    for echoes in (False, True):
+        for resource in graph:
+            for key, value in _identity_values(resource):
+                if (resource.inputs.get(key) == value) is echoes:
+                    owners.setdefault(value, resource.urn)
     refs: dict[str, set[str]] = {}
     for resource in graph:
         for token in _tokens(resource.inputs):
@@ -98,10 +103,10 @@ def _reference_edges(graph: ResourceGraph) -> dict[str, set[str]]:
     return refs
 
 
-def _identity_values(resource: PlannedResource) -> list[str]:
+def _identity_values(resource: PlannedResource) -> list[tuple[str, str]]:
     keys = ("arn", "url", "dnsName", "bucket", "endpoint", "primaryEndpointAddress")
-    values = [resource.id] + [resource.outputs.get(k) for k in keys]
-    return [v for v in values if isinstance(v, str) and len(v) >= 6]
+    values = [("id", resource.id)] + [(k, resource.outputs.get(k)) for k in keys]
+    return [(k, v) for k, v in values if isinstance(v, str) and len(v) >= 6]
 
 
 def _tokens(value: object) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from agatha.plan.graph import PlannedResource, ResourceGraph
+from agatha.plan.graph import PlannedResource, ResourceGraph, json_default
 
 
 def render_text(graph: ResourceGraph) -> str:
@@ -42,4 +42,4 @@ def render_text(graph: ResourceGraph) -> str:
 
 def render_json(graph: ResourceGraph) -> str:
     """The graph as indented JSON (one object per resource)."""
-    return json.dumps(graph.to_json(), indent=2, sort_keys=False)
+    return json.dumps(graph.to_json(), indent=2, sort_keys=False, default=json_default)
