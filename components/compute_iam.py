@@ -171,6 +171,8 @@ def worker_policy(
                 ],
                 [queue_arn],
             ),
+            # The maintenance pass re-sends the message of a pending row whose message was lost.
+            statement("RequeueLostJobs", ["sqs:SendMessage"], [queue_arn]),
             statement("ReadSecrets", ["secretsmanager:GetSecretValue"], list(secret_arns)),
             statement("UsePlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [kms_key_arn]),
             statement("ArchiveResults", ["s3:PutObject"], [f"{archive_bucket_arn}/*"]),

@@ -7,6 +7,7 @@ to Datadog APM with the API key it reads from Secrets Manager itself.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,11 @@ from components import compute_iam as iam
 from components.compute_env import require_no_plain_secrets
 from components.compute_gateway import policy_json
 from components.config.compute import ComputeConfig
+
+# What the schedule sends and how often; the handler matches the event exactly
+# (app/worker/lambda_handler.py: MAINTENANCE_EVENT, kept equal by a test).
+MAINTENANCE_EVENT = {"agatha": "maintenance"}
+MAINTENANCE_SCHEDULE = "rate(5 minutes)"
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 WORKER_HANDLER = "app.worker.lambda_handler.handler"
@@ -61,6 +67,7 @@ class Worker:
     role: aws.iam.Role
     log_group: aws.cloudwatch.LogGroup
     event_source: aws.lambda_.EventSourceMapping
+    maintenance_schedule: aws.cloudwatch.EventRule
 
 
 def worker_code(bundle_path: str, *, root: Path = REPO_ROOT) -> pulumi.Archive:
@@ -152,7 +159,48 @@ def create_worker(
         tags=tags,
         opts=pulumi.ResourceOptions(parent=function, depends_on=policies),
     )
-    return Worker(function=function, role=role, log_group=log_group, event_source=event_source)
+    schedule = _create_maintenance_schedule(name, function, tags=tags, parent=parent)
+    return Worker(
+        function=function,
+        role=role,
+        log_group=log_group,
+        event_source=event_source,
+        maintenance_schedule=schedule,
+    )
+
+
+def _create_maintenance_schedule(
+    name: str, function: aws.lambda_.Function, *, tags: dict[str, str], parent: pulumi.Resource
+) -> aws.cloudwatch.EventRule:
+    """Invoke the worker every few minutes with the maintenance event.
+
+    No poller runs in the cloud, so this is what closes abandoned rows and re-sends lost
+    messages there (app/worker/lambda_handler.py, app/worker/runtime.py: sweep).
+    """
+    rule = aws.cloudwatch.EventRule(
+        f"{name}-worker-maintenance",
+        name=f"{name}-worker-maintenance",
+        description="Worker maintenance: reap abandoned requests, re-send lost job messages",
+        schedule_expression=MAINTENANCE_SCHEDULE,
+        tags=tags,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    permission = aws.lambda_.Permission(
+        f"{name}-worker-maintenance-invoke",
+        action="lambda:InvokeFunction",
+        function=function.name,
+        principal="events.amazonaws.com",
+        source_arn=rule.arn,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    aws.cloudwatch.EventTarget(
+        f"{name}-worker-maintenance-target",
+        rule=rule.name,
+        arn=function.arn,
+        input=json.dumps(MAINTENANCE_EVENT),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=[permission]),
+    )
+    return rule
 
 
 def _create_role(

@@ -116,6 +116,10 @@ INERT_TYPES: frozenset[str] = frozenset(
         "aws:amp/workspace:Workspace",
         "aws:grafana/workspace:Workspace",
         "aws:chatbot/slackChannelConfiguration:SlackChannelConfiguration",
+        # The worker's maintenance schedule: what it may invoke is decided by the Lambda
+        # permission (CMP rule lambda-not-publicly-invocable: scoped to the rule's ARN).
+        "aws:cloudwatch/eventRule:EventRule",
+        "aws:cloudwatch/eventTarget:EventTarget",
         "cloudflare:index/authenticatedOriginPullsSettings:AuthenticatedOriginPullsSettings",
         "cloudflare:index/botManagement:BotManagement",
         "datadog:aws/integrationAccount:IntegrationAccount",

@@ -1,5 +1,10 @@
 """The Lambda entry point: SQS event batches with partial batch failure reporting.
 
+The same function also runs the worker's maintenance pass (``app.worker.runtime.sweep``:
+close abandoned rows, re-send lost messages) when its EventBridge schedule invokes it
+with ``{"agatha": "maintenance"}`` (components/compute_worker.py); without it nothing
+would sweep in production, where no poller runs.
+
 Records are processed concurrently on one event loop that lives as long as the Lambda
 execution environment (so database pools and AWS clients are reused across invocations);
 the verdicts are then reported through aws-lambda-powertools' BatchProcessor, which
@@ -11,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
@@ -25,7 +30,13 @@ from app.worker.core import WorkerCore
 from app.worker.errors import JobNotAcknowledged
 from app.worker.messages import JobMessage, JobResult, sent_at_from_millis
 
+if TYPE_CHECKING:
+    from app.worker.runtime import WorkerRuntime
+
 CoreFactory = Callable[[], Awaitable[WorkerCore]]
+Maintenance = Callable[[], Awaitable[dict[str, int]]]
+# The constant input the schedule sends (an EventBridge target's ``input``).
+MAINTENANCE_EVENT = {"agatha": "maintenance"}
 
 
 def job_from_record(record: dict[str, Any]) -> JobMessage:
@@ -44,13 +55,18 @@ def job_from_record(record: dict[str, Any]) -> JobMessage:
 class LambdaWorker:
     """Owns the event loop and the lazily built core of one execution environment."""
 
-    def __init__(self, build_core: CoreFactory) -> None:
+    def __init__(self, build_core: CoreFactory, maintenance: Maintenance | None = None) -> None:
         self._loop = asyncio.new_event_loop()
         self._build_core = build_core
         self._core: WorkerCore | None = None
+        self._maintenance = maintenance
 
     def handle(self, event: dict[str, Any], context: Any) -> dict[str, Any]:
         """Process the batch; failed records go back to the queue via batchItemFailures."""
+        if event == MAINTENANCE_EVENT:
+            if self._maintenance is None:
+                raise RuntimeError("maintenance event received but no maintenance task is set")
+            return dict(self._loop.run_until_complete(self._maintenance()))
         results = self._loop.run_until_complete(self._process(event.get("Records", [])))
         # The environment may freeze right after the return: hand the spans over now.
         flush_tracing()
@@ -84,23 +100,39 @@ class LambdaWorker:
         self._loop.close()
 
 
-async def _core_from_settings() -> WorkerCore:
-    from app.logging import configure_logging
-    from app.settings import get_settings
-    from app.worker.config import get_worker_settings
-    from app.worker.runtime import build_runtime
+class _SettingsRuntime:
+    """The runtime built once from the environment, shared by jobs and maintenance."""
 
-    settings = get_settings()
-    configure_logging(settings.log_level)
-    configure_tracing(default_service=WORKER_SERVICE)
-    runtime = await build_runtime(settings, get_worker_settings())
-    return runtime.core
+    def __init__(self) -> None:
+        self._runtime: WorkerRuntime | None = None
+
+    async def get(self) -> WorkerRuntime:
+        if self._runtime is None:
+            from app.logging import configure_logging
+            from app.settings import get_settings
+            from app.worker.config import get_worker_settings
+            from app.worker.runtime import build_runtime
+
+            settings = get_settings()
+            configure_logging(settings.log_level)
+            configure_tracing(default_service=WORKER_SERVICE)
+            self._runtime = await build_runtime(settings, get_worker_settings())
+        return self._runtime
+
+    async def core(self) -> WorkerCore:
+        return (await self.get()).core
+
+    async def sweep(self) -> dict[str, int]:
+        from app.worker.runtime import sweep
+
+        return await sweep(await self.get())
 
 
 @lru_cache(maxsize=1)
 def _lambda_worker() -> LambdaWorker:
     # Lambda keeps module state between invocations of one environment: build once, lazily.
-    return LambdaWorker(_core_from_settings)
+    runtime = _SettingsRuntime()
+    return LambdaWorker(runtime.core, maintenance=runtime.sweep)
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

@@ -196,38 +196,44 @@ async def reap_periodically(
     runtime: WorkerRuntime, *, interval: float, stop: asyncio.Event
 ) -> None:
     """Close abandoned rows every ``interval`` seconds until ``stop`` (0 disables)."""
-    log = structlog.get_logger("app.worker")
     while interval > 0 and not stop.is_set():
-        try:
-            result = await reap(runtime.engine, runtime.reap_policy, now=datetime.now(UTC))
-        except SQLAlchemyError as exc:
-            # The database being down is the poller's problem to report; try again later.
-            log.warning("worker.reap_failed", error=type(exc).__name__)
-        else:
-            if result.lease_expired or result.pending_expired:
-                log.info("worker.reaped", **asdict(result))
-        if runtime.queue_url:
-            await _requeue(runtime, log)
+        await sweep(runtime)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=interval)
 
 
-async def _requeue(runtime: WorkerRuntime, log: Any) -> None:
-    """Re-send the messages of stale pending rows; failures wait for the next sweep."""
-    assert runtime.queue_url is not None
+async def sweep(runtime: WorkerRuntime) -> dict[str, int]:
+    """One maintenance pass: close abandoned rows, re-send lost messages.
+
+    The poller runs it every WORKER_REAP_INTERVAL_SECONDS; the Lambda worker runs it when
+    its schedule (components/compute_worker.py) invokes it. Failures are logged and left
+    for the next pass: a database or queue outage is reported by the job path already.
+    """
+    log = structlog.get_logger("app.worker")
+    done = {"lease_expired": 0, "pending_expired": 0, "requeued": 0}
     try:
-        sent = await requeue_stale(
-            runtime.engine,
-            runtime.sqs,
-            runtime.queue_url,
-            runtime.reap_policy,
-            now=datetime.now(UTC),
-        )
-    except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
-        log.warning("worker.requeue_failed", error=type(exc).__name__)
+        result = await reap(runtime.engine, runtime.reap_policy, now=datetime.now(UTC))
+    except SQLAlchemyError as exc:
+        log.warning("worker.reap_failed", error=type(exc).__name__)
     else:
-        if sent:
-            log.warning("worker.requeued_stale_pending", count=sent)
+        done |= asdict(result)
+        if result.lease_expired or result.pending_expired:
+            log.info("worker.reaped", **asdict(result))
+    if runtime.queue_url:
+        try:
+            done["requeued"] = await requeue_stale(
+                runtime.engine,
+                runtime.sqs,
+                runtime.queue_url,
+                runtime.reap_policy,
+                now=datetime.now(UTC),
+            )
+        except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
+            log.warning("worker.requeue_failed", error=type(exc).__name__)
+        else:
+            if done["requeued"]:
+                log.warning("worker.requeued_stale_pending", count=done["requeued"])
+    return done
 
 
 def serve_metrics(worker: WorkerSettings, metrics: WorkerMetrics) -> WSGIServer | None:

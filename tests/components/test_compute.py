@@ -331,6 +331,36 @@ def test_worker_function_is_arm64_traced_and_in_the_vpc(graph: ResourceGraph) ->
     assert inputs["loggingConfig"]["logGroup"] == f"/aws/lambda/{NAME}-worker"
 
 
+def test_worker_maintenance_schedule_invokes_the_worker_with_the_handlers_event(
+    graph: ResourceGraph,
+) -> None:
+    from app.worker.lambda_handler import MAINTENANCE_EVENT
+
+    function = one(graph, LAMBDA)
+    rule = one(graph, "aws:cloudwatch/eventRule:EventRule")
+    target = one(graph, "aws:cloudwatch/eventTarget:EventTarget")
+    permission = one(graph, "aws:lambda/permission:Permission")
+    assert rule.inputs["scheduleExpression"] == "rate(5 minutes)"
+    assert target.inputs["arn"] == function.outputs["arn"]
+    assert target.inputs["rule"] == rule.outputs["name"]
+    assert json.loads(target.inputs["input"]) == MAINTENANCE_EVENT
+    assert permission.inputs["principal"] == "events.amazonaws.com"
+    assert permission.inputs["sourceArn"] == rule.outputs["arn"]
+    assert permission.inputs["function"] == function.outputs["name"]
+    statements = {
+        s["Sid"]: s
+        for p in graph.of_type(ROLE_POLICY)
+        if "worker" in p.name
+        for s in json.loads(p.inputs["policy"])["Statement"]
+    }
+    assert statements["RequeueLostJobs"] == {
+        "Sid": "RequeueLostJobs",
+        "Effect": "Allow",
+        "Action": ["sqs:SendMessage"],
+        "Resource": [QUEUE_ARN],
+    }
+
+
 def test_worker_reserved_concurrency_is_set_when_configured(sidecar_graph: ResourceGraph) -> None:
     assert one(sidecar_graph, LAMBDA).inputs["reservedConcurrentExecutions"] == 40
 

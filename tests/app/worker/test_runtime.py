@@ -109,3 +109,62 @@ def test_poller_metrics_endpoint_is_off_by_default() -> None:
     from app.worker.runtime import serve_metrics
 
     assert serve_metrics(WorkerSettings(), WorkerMetrics()) is None
+
+
+def test_lambda_maintenance_event_resends_a_lost_message(
+    aws_env: str, sqlite_url: str, migrated_db: Callable[[str], str]
+) -> None:
+    """The schedule's {"agatha": "maintenance"} runs sweep(): a pending row whose
+    message vanished gets it back; rows with a live message are left alone."""
+    import json
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine
+
+    from app.worker.lambda_handler import MAINTENANCE_EVENT, LambdaWorker
+    from app.worker.runtime import sweep
+
+    migrated_db(sqlite_url)
+    base = Settings(database_url=sqlite_url, aws_endpoint_url=aws_env)
+    settings = with_local_resources(
+        base, create_local_resources(base, prefix=f"mt-{uuid.uuid4().hex[:6]}")
+    )
+    long_ago, now = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    sync = create_engine(sqlite_url.replace("+aiosqlite", ""))
+    with sync.begin() as conn:
+        conn.execute(insert(Tenant).values(id="acme", name="Acme"))
+        for request_id, at in (("req_lost", long_ago), ("req_fresh", now)):
+            conn.execute(
+                insert(InferenceRequest).values(
+                    id=request_id,
+                    tenant_id="acme",
+                    model="local-echo",
+                    prompt="hello",
+                    parameters={},
+                    status=RequestStatus.PENDING,
+                    created_at=at,
+                    updated_at=at,
+                    attempts=0,
+                )
+            )
+    sync.dispose()
+    holder: dict[str, object] = {}
+
+    async def core() -> object:
+        return holder["runtime"].core  # type: ignore[attr-defined]
+
+    async def maintenance() -> dict[str, int]:
+        return await sweep(holder["runtime"])  # type: ignore[arg-type]
+
+    worker = LambdaWorker(core, maintenance=maintenance)  # type: ignore[arg-type]
+    try:
+        holder["runtime"] = runtime = worker.run(build_runtime(settings, WorkerSettings()))
+        result = worker.handle(dict(MAINTENANCE_EVENT), None)
+        received = worker.run(
+            runtime.sqs.receive_message(QueueUrl=settings.queue_url, MaxNumberOfMessages=10)
+        )
+        worker.run(runtime.aclose())
+    finally:
+        worker.close()
+    assert result == {"lease_expired": 0, "pending_expired": 0, "requeued": 1}
+    assert [json.loads(m["Body"])["id"] for m in received["Messages"]] == ["req_lost"]
