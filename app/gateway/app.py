@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.gateway.accept_route import AcceptRoute, declared_accept_route
 from app.gateway.handlers import install_handlers
 from app.gateway.metrics import GatewayMetrics
 from app.gateway.middleware import RequestContextMiddleware
@@ -69,6 +70,8 @@ def create_app(settings: Settings | None = None, *, notifier: Notifier | None = 
     app.include_router(admin.router)
     app.include_router(health.router)
     install_handlers(app)
+    # Innermost: CORS and the request context wrap the hot route as they wrap FastAPI.
+    app.add_middleware(AcceptRoute, route=declared_accept_route(inference.router.routes))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -100,10 +101,26 @@ async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+HANDLERS: dict[type[Exception], Handler] = {
+    ApiError: on_api_error,
+    DependencyUnavailable: on_dependency,
+    RequestValidationError: on_validation,
+    StarletteHTTPException: on_http,
+    Exception: on_unexpected,
+}
+
+
 def install_handlers(app: FastAPI) -> None:
     """Register every handler on ``app``."""
-    app.add_exception_handler(ApiError, on_api_error)
-    app.add_exception_handler(DependencyUnavailable, on_dependency)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(Exception, on_unexpected)
+    for exc_class, handler in HANDLERS.items():
+        app.add_exception_handler(exc_class, handler)
+
+
+async def render_error(request: Request, exc: Exception) -> JSONResponse:
+    """The response ``install_handlers`` gives ``exc``, for routes served outside FastAPI.
+
+    Looked up as Starlette does: the handler of the nearest class in ``exc``'s MRO.
+    """
+    handler = next(HANDLERS[cls] for cls in type(exc).__mro__ if cls in HANDLERS)
+    return await handler(request, exc)

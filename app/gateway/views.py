@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import JSONResponse
 
 from app.db.models import RequestStatus
+from app.gateway.accept import Accepted
 from app.gateway.handlers import error_response
 from app.gateway.schemas import InferencePublic, InferenceResult, Links, Tokens
 
@@ -41,6 +42,16 @@ def public_view(row: dict[str, Any]) -> InferencePublic:
         completed_at=row.get("completed_at"),
         links=Links.model_validate({"self": base, "result": f"{base}/result"}),
     )
+
+
+def accepted_response(outcome: Accepted, *, retry_after: int) -> JSONResponse:
+    """The 202 of POST /api/inference: the status view, Location, Retry-After, limits."""
+    view = public_view(outcome.row)
+    headers = {"Location": view.links.self_, "Retry-After": str(retry_after)}
+    headers |= outcome.rate_headers
+    if outcome.replayed:
+        headers["Idempotent-Replayed"] = "true"
+    return JSONResponse(view.model_dump(mode="json", by_alias=True), 202, headers=headers)
 
 
 def result_response(request: Request, row: dict[str, Any], *, retry_after: int) -> JSONResponse:
