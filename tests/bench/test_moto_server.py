@@ -94,3 +94,24 @@ def test_send_cost_does_not_grow_with_queue_depth(patched_moto: tuple[str, Proc]
     deep = emulator_cpu_for(20)
     # Stock moto 5.2 scans the whole queue three times per sent message (~10x here).
     assert deep < shallow * 3 + 0.05, (shallow, deep)
+
+
+def test_connections_stay_open_between_calls(patched_moto: tuple[str, Proc]) -> None:
+    """Keep-alive, as AWS answers: two calls on one TCP connection."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    endpoint = urlsplit(patched_moto[0])
+    connection = http.client.HTTPConnection(endpoint.hostname or "", endpoint.port, timeout=10)
+    try:
+        for _ in range(2):
+            connection.request("GET", "/moto-api/reset-auth")
+            response = connection.getresponse()
+            response.read()
+            assert response.getheader("Connection", "").lower() != "close"
+        first_socket = connection.sock
+        connection.request("GET", "/moto-api/reset-auth")
+        connection.getresponse().read()
+        assert connection.sock is first_socket
+    finally:
+        connection.close()
