@@ -15,6 +15,11 @@ from typing import Any
 import structlog
 
 DROPPED_KEYS = frozenset({"prompt", "response", "messages", "completion"})
+# Fields whose values this code writes itself, never from client input: the level and
+# our timestamp, the HTTP method (the parser admits only known methods), the route
+# template, status codes and durations. Masking them cost ~15 us per access-log line,
+# a quarter of the line; every other field (request ids included) is masked.
+TRUSTED_KEYS = frozenset({"level", "timestamp", "method", "route", "status", "ms"})
 SECRET_KEYS = re.compile(r"(secret|password|token|authorization|api_key|apikey|cookie)", re.I)
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bagk_[A-Za-z0-9_\-]{8,}"), "agk_***"),
@@ -52,9 +57,9 @@ def mask_value(key: str, value: Any) -> Any:
 def masking_processor(
     _logger: Any, _method: str, event_dict: MutableMapping[str, Any]
 ) -> MutableMapping[str, Any]:
-    """structlog processor applying ``mask_value`` to every field."""
+    """structlog processor applying ``mask_value`` to every field but the trusted ones."""
     return {
-        key: (value if key == "level" else mask_value(key, value))
+        key: (value if key in TRUSTED_KEYS else mask_value(key, value))
         for key, value in event_dict.items()
         if key not in DROPPED_KEYS
     }

@@ -22,3 +22,20 @@ def test_logged_events_drop_prompts_and_mask_secret_fields(capsys) -> None:
     line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
     assert "prompt" not in line
     assert line["api_key"] == "***" and line["detail"] == {"token": "***"}
+
+
+def test_trusted_fields_pass_verbatim_and_client_fields_are_still_masked(capsys) -> None:
+    configure_logging("INFO")
+    get_logger("t").info(
+        "request",
+        method="POST",
+        route="/api/inference",
+        status=202,
+        ms=1.5,
+        request_id="agk_abcdefghijklmnop",
+        client="bob@example.com",
+    )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert line["route"] == "/api/inference" and line["status"] == 202 and line["ms"] == 1.5
+    assert line["timestamp"].endswith("Z")
+    assert line["request_id"] == "agk_***" and line["client"] == "<email>"
