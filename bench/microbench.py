@@ -63,7 +63,7 @@ async def operations(stack: Any) -> dict[str, Op]:
     from redis.asyncio import Redis
 
     from app.db import requests as store
-    from app.db.engine import create_engine_for
+    from app.db.engine import create_engine_for, insert_lease_for
     from app.gateway.state import _keyring
     from app.ratelimit.base import rules_for
     from app.ratelimit.redis import RedisRateLimiter
@@ -75,6 +75,7 @@ async def operations(stack: Any) -> dict[str, Op]:
     keyring = _keyring(settings)
     keyring.refresh()
     engine = create_engine_for(stack.database_url)
+    lease = insert_lease_for(engine, size=4)  # as the gateway's accept path runs it
     limiter = RedisRateLimiter(Redis.from_url(stack.redis.url))
     rules = rules_for(
         tenant_id=stack.tenant_id,
@@ -99,13 +100,13 @@ async def operations(stack: Any) -> dict[str, Op]:
         return await limiter.check(rules)
 
     async def insert(_: int) -> Any:
-        return await store.insert_pending(engine, _new_request(stack.tenant_id))
+        return await store.insert_pending(engine, _new_request(stack.tenant_id), lease=lease)
 
     return {
         "jwt verify (new token)": verify,
         "jwt verify (repeated token, cached)": verify_cached,
         "rate limit (EVALSHA)": limit,
-        "insert (asyncpg)": insert,
+        "insert (asyncpg, leased connection)": insert,
     }
 
 

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from app.db.lease import ConnectionLease
 from app.errors import ConfigurationError
 from app.settings import Settings
 
@@ -52,6 +53,9 @@ def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
 # The pool fills lazily, so a quiet process holds only what it used.
 POOL_SIZE = 32
 MAX_OVERFLOW = 8
+# Fail fast: a hot path must answer 503 within seconds, not hang on a dead server.
+ASYNCPG_CONNECT_ARGS = {"timeout": 2, "command_timeout": 5}
+POOL_TIMEOUT_SECONDS = 2.0
 
 
 def create_engine_for(
@@ -67,9 +71,21 @@ def create_engine_for(
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_pre_ping=False,
-        pool_timeout=2,
+        pool_timeout=POOL_TIMEOUT_SECONDS,
         # "rollback" (the default) is free with asyncpg when no transaction is open, as
         # after the autocommit insert, and still cleans up after an aborted transaction.
         pool_reset_on_return="rollback",
-        connect_args={"timeout": 2, "command_timeout": 5},
+        connect_args=dict(ASYNCPG_CONNECT_ARGS),
+    )
+
+
+def insert_lease_for(engine: AsyncEngine, *, size: int) -> ConnectionLease | None:
+    """Bare asyncpg connections for the accept path's insert (PostgreSQL only)."""
+    if engine.dialect.driver != "asyncpg":
+        return None
+    return ConnectionLease.for_engine(
+        engine,
+        size=size,
+        connect_args=dict(ASYNCPG_CONNECT_ARGS),
+        acquire_timeout=POOL_TIMEOUT_SECONDS,
     )

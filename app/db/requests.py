@@ -15,9 +15,8 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from sqlalchemy.pool import PoolProxiedConnection
-from sqlalchemy.util import greenlet_spawn
 
+from app.db.lease import ConnectionLease
 from app.db.models import TERMINAL_STATUSES, InferenceRequest, RequestStatus
 
 requests_table: sa.Table = InferenceRequest.__table__  # type: ignore[assignment]
@@ -87,7 +86,7 @@ _SQLITE_INSERT = (
     .returning(requests_table.c.id)
 )
 # asyncpg runs this directly (one Bind/Execute round trip, its own statement cache);
-# the JSON codec SQLAlchemy installs on each connection takes the serialised text.
+# a bare asyncpg connection takes jsonb parameters as serialised text.
 ASYNCPG_INSERT_SQL = (
     "INSERT INTO inference_requests (id, tenant_id, api_key_id, model, prompt, parameters,"
     " status, idempotency_key, request_hash, created_at, updated_at, attempts)"
@@ -113,11 +112,17 @@ def _pending_values(new: NewRequest) -> dict[str, Any]:
     }
 
 
-async def insert_pending(engine: AsyncEngine, new: NewRequest) -> dict[str, Any] | None:
-    """Insert the row in autocommit; None when the tenant already used ``idempotency_key``."""
+async def insert_pending(
+    engine: AsyncEngine, new: NewRequest, *, lease: ConnectionLease | None = None
+) -> dict[str, Any] | None:
+    """Insert the row in autocommit; None when the tenant already used ``idempotency_key``.
+
+    With a ``lease`` (PostgreSQL; the gateway's accept path) the statement runs on a bare
+    asyncpg connection: one Bind/Execute round trip without SQLAlchemy's pool.
+    """
     values = _pending_values(new)
-    if engine.dialect.driver == "asyncpg":
-        inserted = await _insert_asyncpg(engine, _asyncpg_args(new))
+    if lease is not None:
+        inserted = await _insert_leased(lease, _asyncpg_args(new))
     else:
         inserted = await _insert_core(engine, values)
     return values if inserted else None
@@ -138,18 +143,14 @@ def _asyncpg_args(new: NewRequest) -> tuple[Any, ...]:
     )
 
 
-async def _insert_asyncpg(engine: AsyncEngine, args: tuple[Any, ...]) -> bool:
-    """Run the insert on a pooled asyncpg connection, outside any transaction."""
-    raw = await engine.raw_connection()
-    driver: Any = raw.driver_connection
+async def _insert_leased(lease: ConnectionLease, args: tuple[Any, ...]) -> bool:
     try:
-        inserted = await driver.fetchval(ASYNCPG_INSERT_SQL, *args)
-    except BaseException as exc:
-        await _release_after_error(raw, exc)
-        if isinstance(exc, Exception) and not isinstance(exc, (OSError, TimeoutError)):
-            raise _as_sqlalchemy_error(exc) from exc
+        async with lease.connection() as conn:
+            inserted = await conn.fetchval(ASYNCPG_INSERT_SQL, *args)
+    except (OSError, TimeoutError):
         raise
-    await greenlet_spawn(raw.close)
+    except Exception as exc:
+        raise _as_sqlalchemy_error(exc) from exc
     return inserted is not None
 
 
@@ -160,19 +161,6 @@ def _as_sqlalchemy_error(exc: Exception) -> sa_exc.DBAPIError:
     if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
         return sa_exc.IntegrityError(ASYNCPG_INSERT_SQL, None, exc)
     return sa_exc.OperationalError(ASYNCPG_INSERT_SQL, None, exc)
-
-
-async def _release_after_error(raw: PoolProxiedConnection, exc: BaseException) -> None:
-    """Return the connection, or drop it when the failure may have broken it."""
-    import asyncpg
-
-    driver: Any = raw.driver_connection
-    # A server-side error leaves the connection usable; anything else (closed socket,
-    # timeout, cancellation mid-protocol) may not, and SQLAlchemy never saw the error.
-    if isinstance(exc, asyncpg.PostgresError) and not driver.is_closed():
-        await greenlet_spawn(raw.close)
-    else:
-        await greenlet_spawn(raw.invalidate, exc)
 
 
 async def _insert_core(engine: AsyncEngine, values: dict[str, Any]) -> bool:

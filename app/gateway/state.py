@@ -15,7 +15,8 @@ from app.auth.api_keys import ApiKeyCache
 from app.auth.jwt import KeyRing
 from app.db import accounts
 from app.db.accounts import TenantLimits
-from app.db.engine import create_engine_for, resolve_database_url
+from app.db.engine import create_engine_for, insert_lease_for, resolve_database_url
+from app.db.lease import ConnectionLease
 from app.gateway.metrics import GatewayMetrics
 from app.notify import Notifier, open_notifier
 from app.queue.sender import BatchingSender
@@ -55,6 +56,8 @@ class Gateway:
 
     settings: Settings
     engine: AsyncEngine
+    # The accept path's insert runs on these bare asyncpg connections (None on SQLite).
+    insert_lease: ConnectionLease | None
     limiter: RateLimiter
     sender: BatchingSender
     keyring: KeyRing
@@ -149,6 +152,9 @@ async def open_gateway(
             max_overflow=settings.database_max_overflow,
         )
         stack.push_async_callback(engine.dispose)
+        insert_lease = insert_lease_for(engine, size=settings.database_pool_size)
+        if insert_lease is not None:
+            stack.push_async_callback(insert_lease.close)
         limiter = await _open_limiter(settings, stack)
         keyring = _keyring(settings)
         await asyncio.to_thread(keyring.refresh)
@@ -159,6 +165,7 @@ async def open_gateway(
         yield Gateway(
             settings=settings,
             engine=engine,
+            insert_lease=insert_lease,
             limiter=limiter,
             sender=await _open_sender(settings, stack, metrics),
             keyring=keyring,

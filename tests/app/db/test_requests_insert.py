@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import psycopg
 import pytest
@@ -15,20 +17,45 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from app.db import accounts
 from app.db import requests as store
-from app.db.engine import POOL_SIZE, create_engine_for
+from app.db.engine import POOL_SIZE, create_engine_for, insert_lease_for
+from app.db.lease import ConnectionLease
 from app.gateway.accept import DB_ERRORS
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
-async def engine(
+@dataclass
+class Db:
+    """An engine, plus the insert lease when the case runs the gateway's asyncpg path."""
+
+    engine: AsyncEngine
+    lease: ConnectionLease | None = None
+
+    async def insert(self, new: store.NewRequest) -> dict[str, Any] | None:
+        return await store.insert_pending(self.engine, new, lease=self.lease)
+
+
+@pytest.fixture(params=["sqlite", "postgres", "postgres+lease"])
+async def db(
     request: pytest.FixtureRequest, sqlite_url: str, migrated_db: Callable[[str], str]
-) -> AsyncIterator[AsyncEngine]:
+) -> AsyncIterator[Db]:
     if request.param == "sqlite":
         url = migrated_db(sqlite_url)
     else:
         url = request.getfixturevalue("migrated_pg_url")
     engine = create_engine_for(url)
-    yield engine
+    lease = insert_lease_for(engine, size=4) if request.param.endswith("lease") else None
+    yield Db(engine, lease)
+    if lease is not None:
+        await lease.close()
+    await engine.dispose()
+
+
+@pytest.fixture
+async def pg_db(migrated_pg_url: str) -> AsyncIterator[Db]:
+    engine = create_engine_for(migrated_pg_url)
+    lease = insert_lease_for(engine, size=4)
+    yield Db(engine, lease)
+    assert lease is not None
+    await lease.close()
     await engine.dispose()
 
 
@@ -68,36 +95,34 @@ async def _count(engine: AsyncEngine, tenant_id: str) -> int:
 
 
 async def test_concurrent_inserts_with_one_idempotency_key_store_exactly_one(
-    engine: AsyncEngine,
+    db: Db,
 ) -> None:
-    tenant_id = await _tenant(engine)
-    results = await asyncio.gather(
-        *(store.insert_pending(engine, _new(tenant_id, key="k-1")) for _ in range(20))
-    )
+    tenant_id = await _tenant(db.engine)
+    results = await asyncio.gather(*(db.insert(_new(tenant_id, key="k-1")) for _ in range(20)))
     winners = [row for row in results if row is not None]
     assert len(winners) == 1
-    assert await _count(engine, tenant_id) == 1
-    stored = await store.find_by_idempotency_key(engine, tenant_id=tenant_id, key="k-1")
+    assert await _count(db.engine, tenant_id) == 1
+    stored = await store.find_by_idempotency_key(db.engine, tenant_id=tenant_id, key="k-1")
     assert stored is not None and stored["id"] == winners[0]["id"]
 
 
 async def test_same_key_in_another_tenant_and_requests_without_key_are_all_stored(
-    engine: AsyncEngine,
+    db: Db,
 ) -> None:
-    first, second = await _tenant(engine), await _tenant(engine)
+    first, second = await _tenant(db.engine), await _tenant(db.engine)
     news = [_new(first, key="k"), _new(second, key="k")] + [_new(first) for _ in range(10)]
-    results = await asyncio.gather(*(store.insert_pending(engine, new) for new in news))
+    results = await asyncio.gather(*(db.insert(new) for new in news))
     assert all(row is not None for row in results)
-    assert (await _count(engine, first), await _count(engine, second)) == (11, 1)
+    assert (await _count(db.engine, first), await _count(db.engine, second)) == (11, 1)
 
 
 async def test_inserted_row_is_committed_and_readable_from_another_connection(
-    engine: AsyncEngine,
+    db: Db,
 ) -> None:
-    tenant_id = await _tenant(engine)
+    tenant_id = await _tenant(db.engine)
     new = _new(tenant_id, key="visible")
-    row = await store.insert_pending(engine, new)
-    other = create_engine_for(engine.url.render_as_string(hide_password=False))
+    row = await db.insert(new)
+    other = create_engine_for(db.engine.url.render_as_string(hide_password=False))
     try:
         stored = await store.get_for_tenant(other, tenant_id=tenant_id, request_id=new.id)
         async with other.connect() as conn:
@@ -113,17 +138,17 @@ async def test_inserted_row_is_committed_and_readable_from_another_connection(
     assert store.utc(extra.updated_at) == new.created_at
 
 
-async def test_insert_for_an_unknown_tenant_raises_integrity_error(engine: AsyncEngine) -> None:
+async def test_insert_for_an_unknown_tenant_raises_integrity_error(db: Db) -> None:
     with pytest.raises(exc.IntegrityError):
-        await store.insert_pending(engine, _new("t_missing"))
+        await db.insert(_new("t_missing"))
     # The connection went back to the pool usable: the next insert succeeds.
-    assert await store.insert_pending(engine, _new(await _tenant(engine))) is not None
+    assert await db.insert(_new(await _tenant(db.engine))) is not None
 
 
-async def test_insert_leaves_no_connection_idle_in_transaction(pg_engine: AsyncEngine) -> None:
-    tenant_id = await _tenant(pg_engine)
-    await asyncio.gather(*(store.insert_pending(pg_engine, _new(tenant_id)) for _ in range(8)))
-    database = pg_engine.url.database
+async def test_insert_leaves_no_connection_idle_in_transaction(pg_db: Db) -> None:
+    tenant_id = await _tenant(pg_db.engine)
+    await asyncio.gather(*(pg_db.insert(_new(tenant_id)) for _ in range(8)))
+    database = pg_db.engine.url.database
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as admin:
         states = admin.execute(
             "SELECT state FROM pg_stat_activity WHERE datname = %s", (database,)
@@ -133,21 +158,22 @@ async def test_insert_leaves_no_connection_idle_in_transaction(pg_engine: AsyncE
 
 
 async def test_insert_recovers_after_the_server_drops_pooled_connections(
-    pg_engine: AsyncEngine,
+    pg_db: Db,
 ) -> None:
-    tenant_id = await _tenant(pg_engine)
-    assert await store.insert_pending(pg_engine, _new(tenant_id)) is not None
+    tenant_id = await _tenant(pg_db.engine)
+    assert await pg_db.insert(_new(tenant_id)) is not None
     with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
             " WHERE datname = %s AND pid <> pg_backend_pid()",
-            (pg_engine.url.database,),
+            (pg_db.engine.url.database,),
         )
     with pytest.raises(DB_ERRORS):
-        await store.insert_pending(pg_engine, _new(tenant_id))
-    # The broken connection was invalidated, not returned to the pool.
-    assert await store.insert_pending(pg_engine, _new(tenant_id)) is not None
-    assert await _count(pg_engine, tenant_id) == 2
+        await pg_db.insert(_new(tenant_id))
+    # The broken connection was dropped, not handed out again.
+    assert await pg_db.insert(_new(tenant_id)) is not None
+    await pg_db.engine.dispose()  # SQLAlchemy's pooled connections were terminated too
+    assert await _count(pg_db.engine, tenant_id) == 2
 
 
 async def test_pool_keeps_a_full_burst_of_connections_open(pg_engine: AsyncEngine) -> None:

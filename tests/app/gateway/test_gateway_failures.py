@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.db.engine import create_engine_for
+from app.db.engine import create_engine_for, insert_lease_for
 from app.db.requests import requests_table
 
 BODY = {"prompt": "Hello", "model": "local-echo", "parameters": {}}
@@ -35,14 +35,17 @@ async def test_database_down_answers_503_and_queues_nothing(harness) -> None:
     assert (
         await harness.client.post("/api/inference", json=BODY, headers=headers)
     ).status_code == 202
-    working = harness.gateway.engine
-    harness.gateway.engine = create_engine_for("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    gw = harness.gateway
+    working, working_lease = gw.engine, gw.insert_lease
+    gw.engine = create_engine_for("postgresql+asyncpg://postgres@127.0.0.1:1/none")
+    if working_lease is not None:  # PostgreSQL: the insert runs on the lease's connections
+        gw.insert_lease = insert_lease_for(gw.engine, size=1)
     try:
         response = await harness.client.post("/api/inference", json=BODY, headers=headers)
         ready = await harness.client.get("/readyz")
     finally:
-        await harness.gateway.engine.dispose()
-        harness.gateway.engine = working
+        await gw.engine.dispose()
+        gw.engine, gw.insert_lease = working, working_lease
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "db_unavailable"
     assert response.headers["Retry-After"] == "2"

@@ -1,0 +1,113 @@
+"""ConnectionLease: bounded bare asyncpg connections for one-statement queries."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import psycopg
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app.db.engine import create_engine_for, insert_lease_for
+from app.db.lease import ConnectionLease
+
+
+@pytest.fixture
+async def engine(migrated_pg_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine_for(migrated_pg_url)
+    yield engine
+    await engine.dispose()
+
+
+def _lease(engine: AsyncEngine, size: int = 2) -> ConnectionLease:
+    lease = insert_lease_for(engine, size=size)
+    assert lease is not None
+    return lease
+
+
+def _backends(engine: AsyncEngine) -> int:
+    with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres") as admin:
+        row = admin.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = %s", (engine.url.database,)
+        ).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def test_connections_open_lazily_and_are_reused(engine: AsyncEngine) -> None:
+    lease = _lease(engine, size=3)
+    for _ in range(5):
+        async with lease.connection() as conn:
+            assert await conn.fetchval("SELECT 1") == 1
+    assert lease.idle_count == 1
+    assert _backends(engine) == 1
+    await lease.close()
+
+
+async def test_a_busy_lease_waits_then_times_out(engine: AsyncEngine) -> None:
+    lease = ConnectionLease.for_engine(
+        engine, size=1, connect_args={"timeout": 2}, acquire_timeout=0.2
+    )
+    async with lease.connection():
+        with pytest.raises(TimeoutError):
+            async with lease.connection():
+                pass
+    # Free again: the next caller gets the connection back.
+    async with lease.connection() as conn:
+        assert await conn.fetchval("SELECT 2") == 2
+    await lease.close()
+
+
+async def test_server_errors_keep_the_connection_and_others_drop_every_idle_one(
+    engine: AsyncEngine,
+) -> None:
+    lease = _lease(engine, size=2)
+    with pytest.raises(asyncpg.PostgresError):
+        async with lease.connection() as conn:
+            await conn.execute("SELECT * FROM no_such_table")
+    assert lease.idle_count == 1
+    async with lease.connection() as first, lease.connection() as second:
+        assert first is not second
+    assert lease.idle_count == 2
+    with pytest.raises(RuntimeError):
+        async with lease.connection():
+            raise RuntimeError("broken mid-protocol")
+    assert lease.idle_count == 0
+    async with lease.connection() as conn:  # reconnects
+        assert await conn.fetchval("SELECT 3") == 3
+    await lease.close()
+
+
+async def test_a_closed_lease_refuses_and_closes_what_comes_back(engine: AsyncEngine) -> None:
+    lease = _lease(engine)
+    async with lease.connection() as held:
+        await lease.close()
+        assert await held.fetchval("SELECT 4") == 4
+    assert held.is_closed()
+    with pytest.raises(ConnectionError):
+        async with lease.connection():
+            pass
+
+
+async def test_cancellation_mid_statement_drops_the_connection(engine: AsyncEngine) -> None:
+    lease = _lease(engine)
+
+    async def slow() -> None:
+        async with lease.connection() as conn:
+            await conn.execute("SELECT pg_sleep(5)")
+
+    task = asyncio.create_task(slow())
+    await asyncio.sleep(0.3)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert lease.idle_count == 0
+    async with lease.connection() as conn:
+        assert await conn.fetchval("SELECT 5") == 5
+    await lease.close()
+
+
+def test_sqlite_engines_get_no_lease(sqlite_url: str) -> None:
+    assert insert_lease_for(create_engine_for(sqlite_url), size=2) is None
