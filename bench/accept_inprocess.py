@@ -19,7 +19,6 @@ import asyncio
 import cProfile
 import io
 import json
-import os
 import pstats
 import time
 from pathlib import Path
@@ -89,11 +88,11 @@ async def measure(
     env: dict[str, str], token: str, requests: int, concurrency: int, profile: bool
 ) -> dict[str, Any]:
     """Requests through the app in this process; CPU of this process per 202."""
-    os.environ.update(env)
     from app.gateway.app import create_app
     from app.settings import Settings
 
-    app = create_app(Settings())
+    fields = {k.lower(): v for k, v in env.items() if k.lower() in Settings.model_fields}
+    app = create_app(Settings(**fields))
     async with app.router.lifespan_context(app):
         await _drive(app, token, WARMUP, concurrency)
         profiler = cProfile.Profile() if profile else None

@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import uvloop
 
+from bench.accept_inprocess import measure as accept_measure
 from bench.bad_inputs import run_battery
 from bench.drills import DRILLS, run_drill
 from bench.e2e_bench import drive as e2e_drive
@@ -36,6 +38,15 @@ def test_gateway_measure_reports_cpu_per_accepted_request(stack: Stack) -> None:
     assert result["ok"] > 0
     assert result["statuses"].keys() == {"202"}
     assert result["cpu_ms_per_ok"] > 0
+
+
+def test_in_process_accept_measure_counts_accepted_requests(stack: Stack) -> None:
+    result = uvloop.run(
+        accept_measure(stack.env, stack.token, requests=20, concurrency=4, profile=True)
+    )
+    assert result["accepted"] == 20 and result["other_statuses"] == []
+    assert result["cpu_ms_per_accepted"] > 0
+    assert any("accept" in line for line in result["profile_top_tottime"])
 
 
 def test_e2e_requests_complete_through_the_worker(stack: Stack) -> None:
