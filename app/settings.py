@@ -72,7 +72,8 @@ class Settings(BaseSettings):
     database_secret_arn: str | None = None
     database_url: str | None = None
     # Connections per process: the gateway's concurrency (32); a Lambda worker needs one per
-    # record of its batch, so the compute layer sets it to the batch size there.
+    # record of its batch, so the compute layer sets it to the batch size there. The
+    # gateway adds DATABASE_POOL_SIZE/4 bare connections for its insert (app/db/lease.py).
     database_pool_size: int = Field(default=32, ge=1, le=500)
     database_max_overflow: int = Field(default=8, ge=0, le=500)
 
