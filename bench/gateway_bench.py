@@ -148,6 +148,30 @@ def run_targets(targets: list[Target], options: BenchOptions, stack: Stack) -> d
     return {"fixed_concurrency": fixed, "sweep": sweep}
 
 
+def queue_batch_stats(gateway_url: str) -> dict[str, float]:
+    """SendMessageBatch calls and mean messages per call over the run (gateway /metrics)."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"{gateway_url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    values = {
+        sample.name: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "agatha_queue_batch_messages"
+        for sample in family.samples
+        if sample.name.endswith(("_sum", "_count"))
+    }
+    calls = values.get("agatha_queue_batch_messages_count", 0.0)
+    messages = values.get("agatha_queue_batch_messages_sum", 0.0)
+    return {
+        "calls": calls,
+        "messages": messages,
+        "mean_batch": round(messages / calls, 2) if calls else 0.0,
+    }
+
+
 def run(options: BenchOptions) -> dict[str, Any]:
     log_dir = RESULTS / "tmp" / "gateway"
     result: dict[str, Any] = {
@@ -160,6 +184,7 @@ def run(options: BenchOptions) -> dict[str, Any]:
             targets.append(start_litellm(stack.registry, log_dir))
         result |= run_targets(targets, options, stack)
         result["queue_after"] = stack.queue_depth()
+        result["gateway_queue_batches"] = queue_batch_stats(stack.gateway_url)
     result["machine"]["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
     options.out.parent.mkdir(parents=True, exist_ok=True)
     options.out.write_text(json.dumps(result, indent=2))

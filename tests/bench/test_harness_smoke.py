@@ -17,7 +17,7 @@ from bench.accept_inprocess import measure as accept_measure
 from bench.bad_inputs import run_battery
 from bench.drills import DRILLS, run_drill
 from bench.e2e_bench import drive as e2e_drive
-from bench.gateway_bench import gateway_target
+from bench.gateway_bench import gateway_target, queue_batch_stats
 from bench.stack import Stack, StackOptions, running_stack
 from bench.targets import measure
 from bench.worker_bench import drive as worker_drive
@@ -34,10 +34,14 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 def test_gateway_measure_reports_cpu_per_accepted_request(stack: Stack) -> None:
+    before = queue_batch_stats(stack.gateway_url)
     result = measure(gateway_target(stack), concurrency=2, duration=1.0)
     assert result["ok"] > 0
     assert result["statuses"].keys() == {"202"}
     assert result["cpu_ms_per_ok"] > 0
+    after = queue_batch_stats(stack.gateway_url)
+    assert after["messages"] - before["messages"] >= result["ok"]
+    assert 1 <= after["mean_batch"] <= 10
 
 
 def test_in_process_accept_measure_counts_accepted_requests(stack: Stack) -> None:
