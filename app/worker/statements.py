@@ -1,21 +1,20 @@
-"""The worker's per-job statements, built once with bound parameters.
+"""The worker's per-job statements, built once.
 
-Building a SQLAlchemy statement per call cost more CPU than executing it. On asyncpg the
-statements are compiled once more to SQL text (``PgStatements``) and sent on the pooled
-connection's driver, which caches their prepared form.
+Building a SQLAlchemy statement per call cost more CPU than executing it. On PostgreSQL
+(asyncpg) the hot statements are SQL text sent on the pooled connection's driver, which
+caches their prepared form; each takes arrays, one element per job, so the claims (or
+completions, or archive keys) of one event-loop pass share one round trip
+(app/worker/batching.py). Each row gets exactly the conditions of the one-row statement
+the other databases run.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from enum import Enum
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, or_, update
 
 from app.db.models import InferenceRequest, RequestStatus
-from app.usage.recorder import USAGE
 
 REQUESTS = cast(Table, InferenceRequest.__table__)
 CLAIM_COLUMNS = (
@@ -62,77 +61,69 @@ def _claim_statement() -> Any:
     )
 
 
-def _complete_statement() -> Any:
-    """``complete`` on PostgreSQL with every value a bound parameter (``p_*``, ``u_*``)."""
-    now = bindparam("p_now", type_=REQUESTS.c.completed_at.type)
-    done = (
-        update(REQUESTS)
-        .where(
-            REQUESTS.c.id == bindparam("p_id"),
-            REQUESTS.c.status == RequestStatus.PROCESSING,
-            REQUESTS.c.lease_owner == bindparam("p_owner"),
-        )
-        .values(
-            status=RequestStatus.COMPLETED,
-            completed_at=now,
-            updated_at=now,
-            lease_owner=None,
-            lease_expires_at=None,
-            error_code=None,
-            error_message=None,
-            **{k: bindparam(f"p_{k}", type_=REQUESTS.c[k].type) for k in sorted(COMPLETED_VALUES)},
-        )
-        .returning(REQUESTS.c.id)
-        .cte("done")
-    )
-    usage = [bindparam(f"u_{k}", type_=USAGE.c[k].type) for k in USAGE_FIELDS]
-    return (
-        insert(USAGE)
-        .from_select(["request_id", *USAGE_FIELDS], select(done.c.id, *usage))
-        .returning(USAGE.c.request_id)
-    )
-
-
 CLAIM = _claim_statement()
-COMPLETE_WITH_USAGE = _complete_statement()
+# ``CLAIM`` for many rows: one (id, now, expires, owner) per claim.
+CLAIM_MANY_SQL = f"""
+UPDATE inference_requests AS r
+SET status = '{RequestStatus.PROCESSING.value}', lease_owner = c.owner,
+    lease_expires_at = c.expires, attempts = r.attempts + 1,
+    started_at = c.now, updated_at = c.now
+FROM unnest($1::varchar[], $2::timestamptz[], $3::timestamptz[], $4::varchar[])
+    AS c(id, now, expires, owner)
+WHERE r.id = c.id
+  AND (r.status = '{RequestStatus.PENDING.value}'
+       OR (r.status = '{RequestStatus.PROCESSING.value}' AND r.lease_expires_at < c.now))
+RETURNING {", ".join(f"r.{column.name}" for column in CLAIM_COLUMNS)}
+"""
 SET_ARCHIVED = (
     update(REQUESTS)
     .where(REQUESTS.c.id == bindparam("p_id"), REQUESTS.c.status == RequestStatus.COMPLETED)
     .values(archive_key=bindparam("p_key"), prompt=None)
 )
-
-
-@dataclass(frozen=True)
-class PgStatement:
-    """One statement compiled for asyncpg: SQL text, parameter order and constants."""
-
-    sql: str
-    names: tuple[str, ...]
-    constants: dict[str, Any]
-
-    @classmethod
-    def of(cls, statement: Any) -> PgStatement:
-        from sqlalchemy.dialects.postgresql.asyncpg import dialect
-
-        compiled = statement.compile(dialect=dialect())
-        constants = {k: v.value if isinstance(v, Enum) else v for k, v in compiled.params.items()}
-        return cls(str(compiled), tuple(compiled.positiontup or ()), constants)
-
-    def args(self, params: Mapping[str, Any]) -> list[Any]:
-        """Positional arguments: the caller's ``params`` over the statement's constants."""
-        return [params[n] if n in params else self.constants[n] for n in self.names]
-
-
-@dataclass(frozen=True)
-class PgStatements:
-    claim: PgStatement
-    complete: PgStatement
-    set_archived: PgStatement
-
-    @classmethod
-    def compile(cls) -> PgStatements:
-        return cls(
-            claim=PgStatement.of(CLAIM),
-            complete=PgStatement.of(COMPLETE_WITH_USAGE),
-            set_archived=PgStatement.of(SET_ARCHIVED),
-        )
+# ``SET_ARCHIVED`` for many rows: one (id, key) per row.
+SET_ARCHIVED_MANY_SQL = f"""
+UPDATE inference_requests AS r
+SET archive_key = c.key, prompt = NULL
+FROM unnest($1::varchar[], $2::varchar[]) AS c(id, key)
+WHERE r.id = c.id AND r.status = '{RequestStatus.COMPLETED.value}'
+"""
+# Completing the owner's row and inserting its usage row, for many rows: the usage row
+# exists exactly when the conditional update matched (``JobStore.complete``). The ids
+# must be distinct (a repeated id would insert its usage row twice).
+COMPLETE_MANY_TYPES = {
+    "id": "varchar",
+    "owner": "varchar",
+    "now": "timestamptz",
+    # The row's new values (COMPLETED_VALUES), then its usage row's (USAGE_FIELDS).
+    "response": "text",
+    "tokens_in": "int",
+    "tokens_out": "int",
+    "provider": "varchar",
+    "processing_ms": "int",
+    "u_tenant_id": "varchar",
+    "u_model": "varchar",
+    "u_provider": "varchar",
+    "u_tokens_in": "int",
+    "u_tokens_out": "int",
+    "u_latency_ms": "int",
+    "u_cost_usd": "numeric",
+    "u_created_at": "timestamptz",
+}
+COMPLETE_MANY_SQL = f"""
+WITH c AS (
+    SELECT * FROM unnest(
+        {", ".join(f"${n}::{t}[]" for n, t in enumerate(COMPLETE_MANY_TYPES.values(), 1))}
+    ) AS c({", ".join(COMPLETE_MANY_TYPES)})
+), done AS (
+    UPDATE inference_requests AS r
+    SET status = '{RequestStatus.COMPLETED.value}', completed_at = c.now, updated_at = c.now,
+        lease_owner = NULL, lease_expires_at = NULL, error_code = NULL, error_message = NULL,
+        {", ".join(f"{k} = c.{k}" for k in COMPLETE_MANY_TYPES if k in COMPLETED_VALUES)}
+    FROM c
+    WHERE r.id = c.id AND r.status = '{RequestStatus.PROCESSING.value}' AND r.lease_owner = c.owner
+    RETURNING r.id
+)
+INSERT INTO usage_events (request_id, {", ".join(USAGE_FIELDS)})
+SELECT c.id, {", ".join(f"c.u_{k}" for k in USAGE_FIELDS)} FROM done JOIN c ON c.id = done.id
+RETURNING request_id
+"""

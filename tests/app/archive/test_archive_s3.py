@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from dataclasses import fields
 from datetime import UTC, datetime
 
 import pytest
@@ -34,6 +35,15 @@ def test_key_layout_uses_tenant_and_creation_day() -> None:
     assert key == "archive/tenant=acme/date=2025-03-04/req_1.json"
     odd = archive_key(tenant_id="a/b", request_id="r", created_at=created)
     assert odd == "archive/tenant=a%2Fb/date=2025-03-04/r.json"
+
+
+def test_body_holds_every_record_field_and_the_format_version() -> None:
+    body = json.loads(record().to_json())
+    assert set(body) == {f.name for f in fields(ArchiveRecord)} | {"v"}
+    assert body["v"] == 1
+    assert body["parameters"] == {"temperature": 0.1}
+    assert body["metadata"] == {"tokens_in": 1}
+    assert body["created_at"] == "2025-03-04T23:59:00+00:00"
 
 
 async def test_put_writes_json_with_sse_kms(aws_env: str) -> None:

@@ -119,6 +119,7 @@ def build_core(
         clock: Callable[[], datetime] | None = None,
         archive_bucket: str | None = None,
         notifier: Notifier | None = None,
+        heartbeat_seconds: float = 30.0,
     ) -> WorkerCore:
         now = clock or (lambda: datetime.now(UTC))
         providers = {provider.name: provider, **(extra_providers or {})}
@@ -136,7 +137,7 @@ def build_core(
         )
         config = WorkerConfig(
             lease_seconds=lease_seconds,
-            heartbeat_seconds=30.0,
+            heartbeat_seconds=heartbeat_seconds,
             provider_timeout=5.0,
             max_receive_count=MAX_RECEIVES,
             visibility_timeout_seconds=30,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -168,3 +170,15 @@ def test_lambda_maintenance_event_resends_a_lost_message(
         worker.close()
     assert result == {"lease_expired": 0, "pending_expired": 0, "requeued": 1}
     assert [json.loads(m["Body"])["id"] for m in received["Messages"]] == ["req_lost"]
+
+
+def test_poller_runs_on_uvloop_when_installed_else_the_stock_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import uvloop
+
+    from app.worker.runtime import uvloop_factory
+
+    assert uvloop_factory() is uvloop.new_event_loop
+    monkeypatch.setitem(sys.modules, "uvloop", None)  # what an image without it sees
+    assert uvloop_factory() is None

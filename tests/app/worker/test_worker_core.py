@@ -373,3 +373,44 @@ async def test_database_blip_after_the_provider_answered_does_not_call_it_again(
     assert result.outcome is Outcome.COMPLETED
     assert len(provider.calls) == 1
     assert (await row_of(engine, request_id))["status"] == RequestStatus.COMPLETED
+
+
+async def test_heartbeat_beats_only_while_a_long_job_runs(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+) -> None:
+    provider = FakeProvider(gate=asyncio.Event())
+    core = build_core(provider, heartbeat_seconds=0.05)
+    extended: list[int] = []
+
+    async def extend(seconds: int) -> None:
+        extended.append(seconds)
+
+    request_id = await make_request()
+    job = asyncio.create_task(core.process(message(request_id, tenant), extend_visibility=extend))
+    await asyncio.wait_for(provider.started.wait(), timeout=5)
+    leased = (await row_of(engine, request_id))["lease_expires_at"]
+    await asyncio.sleep(0.25)  # several heartbeats while the provider call hangs
+    renewed = (await row_of(engine, request_id))["lease_expires_at"]
+    provider.gate.set()  # type: ignore[union-attr]
+    result = await asyncio.wait_for(job, timeout=5)
+    beats = len(extended)
+    await asyncio.sleep(0.15)  # the job is over: no beat after it
+
+    quick: list[int] = []
+
+    async def extend_quick(seconds: int) -> None:
+        quick.append(seconds)
+
+    fast = build_core(FakeProvider(), heartbeat_seconds=0.2)
+    fast_result = await fast.process(
+        message(await make_request(), tenant), extend_visibility=extend_quick
+    )
+    await asyncio.sleep(0.3)
+
+    assert result.outcome is fast_result.outcome is Outcome.COMPLETED
+    assert renewed > leased
+    assert beats >= 2 and extended == [30] * beats
+    assert quick == []
