@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from collections.abc import Sequence
 from typing import Any
 
 from redis.asyncio import Redis
-from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import NoScriptError, RedisError
 
+from app.batching import GroupCommit
 from app.errors import DependencyUnavailable
 from app.ratelimit.base import REVOKED_MARKER_TTL_SECONDS, WINDOW_SECONDS, Decision, LimitRule
 
@@ -66,12 +65,10 @@ def revoked_marker(key_id: str) -> str:
 class ScriptBatcher:
     """Runs one Lua script for many concurrent callers, grouped into pipelines.
 
-    Group commit, no timer: a call made while no pipeline is in flight leaves at once
-    (alone, or with the calls made in the same event-loop turn); calls made while one is
-    in flight wait for it and then leave together as the next pipeline. Idle, a check
-    costs one round trip as before; under load, one connection checkout, one write and
-    one read serve a whole group (redis-py spends ~55 us of CPU per command on those).
-    Each EVALSHA stays atomic on its own, so every caller's buckets are still checked
+    ``app.batching.GroupCommit`` with one pipeline in flight: idle, a check costs one
+    round trip as before; under load one connection checkout, one write and one read
+    serve a whole group (redis-py spends ~55 us of CPU per command on those). Each
+    EVALSHA stays atomic on its own, so every caller's buckets are still checked
     all-or-nothing.
     """
 
@@ -79,68 +76,31 @@ class ScriptBatcher:
         self._client = client
         self._script = script
         self._sha = hashlib.sha1(script.encode()).hexdigest()  # Redis's script id
-        self._max_batch = max_batch
-        self._waiting: list[tuple[list[Any], list[Any], asyncio.Future[Any]]] = []
-        self._sending: asyncio.Task[None] | None = None
+        self._group: GroupCommit[tuple[list[Any], list[Any]], Any] = GroupCommit(
+            self._send, max_batch=max_batch
+        )
 
     async def run(self, keys: list[Any], args: list[Any]) -> Any:
         """The script's result for ``keys``/``args``; raises what Redis raised."""
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._waiting.append((keys, args, future))
-        if self._sending is None:
-            self._sending = asyncio.get_running_loop().create_task(self._send_all())
-        return await future
+        return await self._group.submit((keys, args))
 
-    async def _send_all(self) -> None:
-        try:
-            while self._waiting:
-                batch = self._waiting[: self._max_batch]
-                del self._waiting[: self._max_batch]
-                await self._send(batch)
-        finally:
-            self._sending = None
-            # Cancelled mid-send (shutdown): nobody may wait forever.
-            _fail(self._waiting, RedisConnectionError("rate-limit batch was cancelled"))
-            self._waiting.clear()
+    async def _send(self, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
+        results = await self._execute(calls)
+        retry = [i for i, result in enumerate(results) if isinstance(result, NoScriptError)]
+        if retry:
+            # Redis restarted or flushed its scripts: load it and run those again.
+            await self._client.script_load(self._script)
+            again = await self._execute([calls[i] for i in retry])
+            for i, result in zip(retry, again, strict=True):
+                results[i] = result
+        return results
 
-    async def _send(self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]) -> None:
-        try:
-            results = await self._execute(batch)
-            if any(isinstance(r, NoScriptError) for r in results):
-                # Redis restarted or flushed its scripts: load it and run those again.
-                await self._client.script_load(self._script)
-                retry = [i for i, r in enumerate(results) if isinstance(r, NoScriptError)]
-                again = await self._execute([batch[i] for i in retry])
-                for i, result in zip(retry, again, strict=True):
-                    results[i] = result
-        except Exception as exc:  # noqa: BLE001 -- handed to every caller of the batch
-            _fail(batch, exc)
-            return
-        except BaseException:
-            _fail(batch, RedisConnectionError("rate-limit batch was cancelled"))
-            raise
-        for (_, _, future), result in zip(batch, results, strict=True):
-            if future.done():
-                continue
-            if isinstance(result, Exception):
-                future.set_exception(result)
-            else:
-                future.set_result(result)
-
-    async def _execute(
-        self, batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]]
-    ) -> list[Any]:
+    async def _execute(self, calls: list[tuple[list[Any], list[Any]]]) -> list[Any]:
         pipe = self._client.pipeline(transaction=False)
-        for keys, args, _ in batch:
+        for keys, args in calls:
             pipe.evalsha(self._sha, len(keys), *keys, *args)
         results: list[Any] = await pipe.execute(raise_on_error=False)
         return results
-
-
-def _fail(batch: list[tuple[list[Any], list[Any], asyncio.Future[Any]]], exc: Exception) -> None:
-    for _, _, future in batch:
-        if not future.done():
-            future.set_exception(exc)
 
 
 class RedisRateLimiter:

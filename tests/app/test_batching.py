@@ -1,0 +1,85 @@
+"""GroupCommit: concurrent calls share sends; nobody waits forever; errors reach callers."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.batching import GroupCommit
+
+
+class Recorder:
+    """A send that answers item * 10 after a short await, recording each group."""
+
+    def __init__(self, delay: float = 0.01) -> None:
+        self.groups: list[list[int]] = []
+        self.delay = delay
+
+    async def __call__(self, items: list[int]) -> list[int | BaseException]:
+        self.groups.append(list(items))
+        await asyncio.sleep(self.delay)
+        return [ValueError(f"bad {i}") if i < 0 else i * 10 for i in items]
+
+
+async def test_an_idle_call_is_sent_alone_and_at_once() -> None:
+    send = Recorder()
+    batch = GroupCommit(send, max_batch=10)
+    assert await asyncio.wait_for(batch.submit(1), timeout=1) == 10
+    assert send.groups == [[1]]
+
+
+async def test_calls_made_during_a_send_leave_together_next() -> None:
+    send = Recorder()
+    batch = GroupCommit(send, max_batch=10)
+    first = asyncio.ensure_future(batch.submit(1))
+    await asyncio.sleep(0.001)  # the first send is under way
+    rest = [asyncio.ensure_future(batch.submit(i)) for i in range(2, 6)]
+    assert await asyncio.gather(first, *rest) == [10, 20, 30, 40, 50]
+    assert send.groups == [[1], [2, 3, 4, 5]]
+
+
+async def test_max_batch_splits_and_max_inflight_sends_in_parallel() -> None:
+    send = Recorder()
+    batch = GroupCommit(send, max_batch=3, max_inflight=2)
+    results = await asyncio.gather(*(batch.submit(i) for i in range(7)))
+    assert results == [i * 10 for i in range(7)]
+    assert all(len(group) <= 3 for group in send.groups)
+    assert sorted(i for group in send.groups for i in group) == list(range(7))
+
+
+async def test_back_to_back_calls_never_wait_on_a_finished_sender() -> None:
+    """A call made right after a send completes starts a new one (regression: it hung)."""
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=10)
+    for i in range(200):
+        assert await asyncio.wait_for(batch.submit(i), timeout=1) == i * 10
+
+
+async def test_item_errors_reach_their_caller_and_send_errors_reach_everyone() -> None:
+    send = Recorder()
+    batch = GroupCommit(send, max_batch=10)
+    good, bad = await asyncio.gather(batch.submit(2), batch.submit(-1), return_exceptions=True)
+    assert good == 20 and isinstance(bad, ValueError)
+
+    async def broken(items: list[int]) -> list[int]:
+        raise ConnectionError("down")
+
+    failing: GroupCommit[int, int] = GroupCommit(broken, max_batch=10)
+    results = await asyncio.gather(*(failing.submit(i) for i in range(3)), return_exceptions=True)
+    assert all(isinstance(r, ConnectionError) for r in results)
+
+
+async def test_a_caller_cancelled_before_the_send_is_left_out() -> None:
+    send = Recorder()
+    batch = GroupCommit(send, max_batch=10)
+    first = asyncio.ensure_future(batch.submit(1))
+    await asyncio.sleep(0.001)
+    gone = asyncio.ensure_future(batch.submit(2))
+    kept = asyncio.ensure_future(batch.submit(3))
+    await asyncio.sleep(0)
+    gone.cancel()
+    assert await first == 10 and await kept == 30
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    assert send.groups == [[1], [3]]
