@@ -40,8 +40,11 @@ class GroupCommit(Generic[Item, Result]):
     async def submit(self, item: Item) -> Result:
         """Join the next group and wait for this item's result (or raise its error)."""
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        starts_a_group = not self._waiting
         self._waiting.append((item, future))
-        if len(self._sending) < self._max_inflight:
+        # The first call of a group starts a sender if a slot is free; the others join it,
+        # and a busy sender picks up what waits before it finishes.
+        if starts_a_group and len(self._sending) < self._max_inflight:
             task = asyncio.get_running_loop().create_task(self._send_waiting())
             self._sending.add(task)
         return await future

@@ -29,6 +29,14 @@ async def test_an_idle_call_is_sent_alone_and_at_once() -> None:
     assert send.groups == [[1]]
 
 
+async def test_the_calls_of_one_pass_share_a_send() -> None:
+    send = Recorder()
+    batch = GroupCommit(send, max_batch=10, max_inflight=4)
+    assert await asyncio.gather(*(batch.submit(n) for n in (1, 2, 3))) == [10, 20, 30]
+    assert await batch.submit(4) == 40
+    assert send.groups == [[1, 2, 3], [4]]
+
+
 async def test_calls_made_during_a_send_leave_together_next() -> None:
     send = Recorder()
     batch = GroupCommit(send, max_batch=10)
