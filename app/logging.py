@@ -20,7 +20,8 @@ DROPPED_KEYS = frozenset({"prompt", "response", "messages", "completion"})
 # template, status codes and durations. Masking them cost ~15 us per access-log line,
 # a quarter of the line; every other field (request ids included) is masked.
 TRUSTED_KEYS = frozenset({"level", "timestamp", "method", "route", "status", "ms"})
-SECRET_KEYS = re.compile(r"(secret|password|token|authorization|api_key|apikey|cookie)", re.I)
+# "token" but not "tokens": token counts (tokens_in, max_tokens) are usage, not secrets.
+SECRET_KEYS = re.compile(r"(secret|password|token(?!s)|authorization|api_key|apikey|cookie)", re.I)
 PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bagk_[A-Za-z0-9_\-]{8,}"), "agk_***"),
     (re.compile(r"\bsk-[A-Za-z0-9_\-]{8,}"), "sk-***"),

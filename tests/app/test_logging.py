@@ -39,3 +39,13 @@ def test_trusted_fields_pass_verbatim_and_client_fields_are_still_masked(capsys)
     assert line["route"] == "/api/inference" and line["status"] == 202 and line["ms"] == 1.5
     assert line["timestamp"].endswith("Z")
     assert line["request_id"] == "agk_***" and line["client"] == "<email>"
+
+
+def test_token_counts_are_logged_but_token_values_are_not(capsys) -> None:
+    configure_logging("INFO")
+    get_logger("t").info(
+        "job.completed", tokens_in=3, tokens_out=5, max_tokens=64, id_token="x", token="y"
+    )
+    line = json.loads(capsys.readouterr().err.strip().splitlines()[-1])
+    assert (line["tokens_in"], line["tokens_out"], line["max_tokens"]) == (3, 5, 64)
+    assert line["id_token"] == "***" and line["token"] == "***"
