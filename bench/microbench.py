@@ -75,7 +75,8 @@ async def operations(stack: Any) -> dict[str, Op]:
     keyring = _keyring(settings)
     keyring.refresh()
     engine = create_engine_for(stack.database_url)
-    lease = insert_lease_for(engine, size=4)  # as the gateway's accept path runs it
+    lease = insert_lease_for(engine, size=4)
+    inserts = store.PendingInserts(lease) if lease else None  # as the gateway's accept path
     limiter = RedisRateLimiter(Redis.from_url(stack.redis.url))
     rules = rules_for(
         tenant_id=stack.tenant_id,
@@ -100,13 +101,13 @@ async def operations(stack: Any) -> dict[str, Op]:
         return await limiter.check(rules)
 
     async def insert(_: int) -> Any:
-        return await store.insert_pending(engine, _new_request(stack.tenant_id), lease=lease)
+        return await store.insert_pending(engine, _new_request(stack.tenant_id), inserts=inserts)
 
     return {
         "jwt verify (new token)": verify,
         "jwt verify (repeated token, cached)": verify_cached,
         "rate limit (EVALSHA)": limit,
-        "insert (asyncpg, leased connection)": insert,
+        "insert (asyncpg, grouped on a leased connection)": insert,
     }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from app.batching import GroupCommit
 from app.db.lease import ConnectionLease
 from app.db.models import TERMINAL_STATUSES, InferenceRequest, RequestStatus
 
@@ -93,6 +94,18 @@ ASYNCPG_INSERT_SQL = (
     " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, 0)"
     " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id"
 )
+# The same for many rows: one array per column, in ``_asyncpg_args`` order.
+ASYNCPG_INSERT_MANY_SQL = (
+    "INSERT INTO inference_requests (id, tenant_id, api_key_id, model, prompt, parameters,"
+    " status, idempotency_key, request_hash, created_at, updated_at, attempts)"
+    " SELECT id, tenant_id, api_key_id, model, prompt, parameters::json, status,"
+    " idempotency_key, request_hash, created_at, created_at, 0"
+    " FROM unnest($1::varchar[], $2::varchar[], $3::varchar[], $4::varchar[], $5::text[],"
+    " $6::text[], $7::varchar[], $8::varchar[], $9::varchar[], $10::timestamptz[])"
+    " AS t(id, tenant_id, api_key_id, model, prompt, parameters, status, idempotency_key,"
+    " request_hash, created_at)"
+    " ON CONFLICT (tenant_id, idempotency_key) DO NOTHING RETURNING id"
+)
 
 
 def _pending_values(new: NewRequest) -> dict[str, Any]:
@@ -113,16 +126,21 @@ def _pending_values(new: NewRequest) -> dict[str, Any]:
 
 
 async def insert_pending(
-    engine: AsyncEngine, new: NewRequest, *, lease: ConnectionLease | None = None
+    engine: AsyncEngine, new: NewRequest, *, inserts: PendingInserts | None = None
 ) -> dict[str, Any] | None:
     """Insert the row in autocommit; None when the tenant already used ``idempotency_key``.
 
-    With a ``lease`` (PostgreSQL; the gateway's accept path) the statement runs on a bare
-    asyncpg connection: one Bind/Execute round trip without SQLAlchemy's pool.
+    With ``inserts`` (PostgreSQL; the gateway's accept path) the row goes through bare
+    asyncpg connections, grouped with concurrent inserts (``PendingInserts``).
     """
     values = _pending_values(new)
-    if lease is not None:
-        inserted = await _insert_leased(lease, _asyncpg_args(new))
+    if inserts is not None:
+        try:
+            inserted = await inserts.insert(_asyncpg_args(new))
+        except (OSError, TimeoutError):
+            raise
+        except Exception as exc:
+            raise _as_sqlalchemy_error(exc) from exc
     else:
         inserted = await _insert_core(engine, values)
     return values if inserted else None
@@ -143,15 +161,55 @@ def _asyncpg_args(new: NewRequest) -> tuple[Any, ...]:
     )
 
 
-async def _insert_leased(lease: ConnectionLease, args: tuple[Any, ...]) -> bool:
-    try:
-        async with lease.connection() as conn:
-            inserted = await conn.fetchval(ASYNCPG_INSERT_SQL, *args)
-    except (OSError, TimeoutError):
-        raise
-    except Exception as exc:
-        raise _as_sqlalchemy_error(exc) from exc
-    return inserted is not None
+class PendingInserts:
+    """The accept path's inserts: concurrent ones share one statement on a leased connection.
+
+    A lone insert runs ``ASYNCPG_INSERT_SQL`` (one Bind/Execute round trip, no SQLAlchemy
+    pool); inserts made while another is in flight leave together as one
+    ``ASYNCPG_INSERT_MANY_SQL`` (``app.batching.GroupCommit``): per request, the socket
+    write and read were most of the insert's CPU. Each row keeps its own answer: inserted,
+    or not because its tenant already used its idempotency key (two rows with one key in
+    a group behave as in sequence: the first wins). If a group fails on a row's data (a
+    tenant deleted meanwhile), its rows are retried one by one so only that row fails.
+    """
+
+    def __init__(self, lease: ConnectionLease, *, max_batch: int = 64) -> None:
+        self._lease = lease
+        self._group: GroupCommit[tuple[Any, ...], bool] = GroupCommit(
+            self._insert_rows, max_batch=max_batch, max_inflight=2
+        )
+
+    async def insert(self, args: tuple[Any, ...]) -> bool:
+        """Insert one row (``_asyncpg_args`` order); False when its idempotency key was taken."""
+        return await self._group.submit(args)
+
+    async def close(self) -> None:
+        await self._lease.close()
+
+    async def _insert_rows(self, rows: list[tuple[Any, ...]]) -> list[bool | BaseException]:
+        import asyncpg
+
+        if len(rows) == 1:
+            return [await self._insert_one(rows[0])]
+        columns = list(zip(*rows, strict=True))
+        try:
+            async with self._lease.connection() as conn:
+                inserted = {r[0] for r in await conn.fetch(ASYNCPG_INSERT_MANY_SQL, *columns)}
+        except asyncpg.IntegrityConstraintViolationError:
+            return [await self._one_or_error(row) for row in rows]
+        return [row[0] in inserted for row in rows]
+
+    async def _insert_one(self, row: tuple[Any, ...]) -> bool:
+        async with self._lease.connection() as conn:
+            return await conn.fetchval(ASYNCPG_INSERT_SQL, *row) is not None
+
+    async def _one_or_error(self, row: tuple[Any, ...]) -> bool | BaseException:
+        import asyncpg
+
+        try:
+            return await self._insert_one(row)
+        except asyncpg.PostgresError as exc:
+            return exc
 
 
 def _as_sqlalchemy_error(exc: Exception) -> sa_exc.DBAPIError:

@@ -75,7 +75,7 @@ async def accept(
     )
     try:
         with span("db.insert", _insert_attributes(new.id)):
-            row = await store.insert_pending(gw.engine, new, lease=gw.insert_lease)
+            row = await store.insert_pending(gw.engine, new, inserts=gw.inserts)
     except DB_ERRORS as exc:
         raise db_unavailable(exc) from exc
     if row is None:
@@ -152,7 +152,7 @@ async def _replay(gw: Gateway, new: store.NewRequest) -> dict[str, Any]:
     if existing["created_at"] < new.created_at - retention:
         # The key's retention ended: free it and store this request as new.
         await store.release_idempotency_key(gw.engine, tenant_id=new.tenant_id, key=key)
-        row = await store.insert_pending(gw.engine, new, lease=gw.insert_lease)
+        row = await store.insert_pending(gw.engine, new, inserts=gw.inserts)
         if row is None:
             raise DependencyUnavailable("idempotency key raced; retry", dependency="db")
         await _enqueue(gw, new)

@@ -16,7 +16,7 @@ from app.auth.jwt import KeyRing
 from app.db import accounts
 from app.db.accounts import TenantLimits
 from app.db.engine import create_engine_for, insert_lease_for, resolve_database_url
-from app.db.lease import ConnectionLease
+from app.db.requests import PendingInserts
 from app.gateway.metrics import GatewayMetrics
 from app.notify import Notifier, open_notifier
 from app.queue.sender import BatchingSender
@@ -60,8 +60,8 @@ class Gateway:
 
     settings: Settings
     engine: AsyncEngine
-    # The accept path's insert runs on these bare asyncpg connections (None on SQLite).
-    insert_lease: ConnectionLease | None
+    # The accept path's inserts, grouped on bare asyncpg connections (None on SQLite).
+    inserts: PendingInserts | None
     limiter: RateLimiter
     sender: BatchingSender
     keyring: KeyRing
@@ -156,11 +156,12 @@ async def open_gateway(
             max_overflow=settings.database_max_overflow,
         )
         stack.push_async_callback(engine.dispose)
-        insert_lease = insert_lease_for(
+        lease = insert_lease_for(
             engine, size=max(1, settings.database_pool_size // INSERT_LEASE_SHARE)
         )
-        if insert_lease is not None:
-            stack.push_async_callback(insert_lease.close)
+        inserts = PendingInserts(lease) if lease is not None else None
+        if inserts is not None:
+            stack.push_async_callback(inserts.close)
         limiter = await _open_limiter(settings, stack)
         keyring = _keyring(settings)
         await asyncio.to_thread(keyring.refresh)
@@ -171,7 +172,7 @@ async def open_gateway(
         yield Gateway(
             settings=settings,
             engine=engine,
-            insert_lease=insert_lease,
+            inserts=inserts,
             limiter=limiter,
             sender=await _open_sender(settings, stack, metrics),
             keyring=keyring,

@@ -18,19 +18,18 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 from app.db import accounts
 from app.db import requests as store
 from app.db.engine import POOL_SIZE, create_engine_for, insert_lease_for
-from app.db.lease import ConnectionLease
 from app.gateway.accept import DB_ERRORS
 
 
 @dataclass
 class Db:
-    """An engine, plus the insert lease when the case runs the gateway's asyncpg path."""
+    """An engine, plus the grouped inserts when the case runs the gateway's asyncpg path."""
 
     engine: AsyncEngine
-    lease: ConnectionLease | None = None
+    inserts: store.PendingInserts | None = None
 
     async def insert(self, new: store.NewRequest) -> dict[str, Any] | None:
-        return await store.insert_pending(self.engine, new, lease=self.lease)
+        return await store.insert_pending(self.engine, new, inserts=self.inserts)
 
 
 @pytest.fixture(params=["sqlite", "postgres", "postgres+lease"])
@@ -43,9 +42,10 @@ async def db(
         url = request.getfixturevalue("migrated_pg_url")
     engine = create_engine_for(url)
     lease = insert_lease_for(engine, size=4) if request.param.endswith("lease") else None
-    yield Db(engine, lease)
-    if lease is not None:
-        await lease.close()
+    inserts = store.PendingInserts(lease) if lease is not None else None
+    yield Db(engine, inserts)
+    if inserts is not None:
+        await inserts.close()
     await engine.dispose()
 
 
@@ -53,9 +53,10 @@ async def db(
 async def pg_db(migrated_pg_url: str) -> AsyncIterator[Db]:
     engine = create_engine_for(migrated_pg_url)
     lease = insert_lease_for(engine, size=4)
-    yield Db(engine, lease)
     assert lease is not None
-    await lease.close()
+    inserts = store.PendingInserts(lease)
+    yield Db(engine, inserts)
+    await inserts.close()
     await engine.dispose()
 
 
@@ -193,3 +194,29 @@ async def test_pool_keeps_a_full_burst_of_connections_open(pg_engine: AsyncEngin
     await burst()
     assert isinstance(pg_engine.pool, QueuePool) and pg_engine.pool.size() == POOL_SIZE
     assert len(opened) == POOL_SIZE
+
+
+async def test_concurrent_inserts_share_statements_and_a_bad_row_fails_alone(
+    pg_db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    groups: list[int] = []
+    insert_rows = store.PendingInserts._insert_rows
+
+    async def counted(self: store.PendingInserts, rows: list[Any]) -> list[Any]:
+        groups.append(len(rows))
+        return await insert_rows(self, rows)
+
+    monkeypatch.setattr(store.PendingInserts, "_insert_rows", counted)
+    lease = insert_lease_for(pg_db.engine, size=4)
+    assert lease is not None
+    db = Db(pg_db.engine, store.PendingInserts(lease))  # built after the spy is in place
+    tenant_id = await _tenant(pg_db.engine)
+    await db.insert(_new(tenant_id))  # alone: the one-row statement
+    news = [_new(tenant_id) for _ in range(12)]
+    news[5] = _new("t_deleted_meanwhile")
+    results = await asyncio.gather(*(db.insert(new) for new in news), return_exceptions=True)
+    await lease.close()
+    assert groups[0] == 1 and len(groups) < 1 + 12
+    assert isinstance(results[5], exc.IntegrityError)
+    assert all(row is not None for i, row in enumerate(results) if i != 5)
+    assert await _count(pg_db.engine, tenant_id) == 12

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from app.db.engine import create_engine_for, insert_lease_for
-from app.db.requests import requests_table
+from app.db.requests import PendingInserts, requests_table
 
 BODY = {"prompt": "Hello", "model": "local-echo", "parameters": {}}
 
@@ -36,16 +36,17 @@ async def test_database_down_answers_503_and_queues_nothing(harness) -> None:
         await harness.client.post("/api/inference", json=BODY, headers=headers)
     ).status_code == 202
     gw = harness.gateway
-    working, working_lease = gw.engine, gw.insert_lease
+    working, working_inserts = gw.engine, gw.inserts
     gw.engine = create_engine_for("postgresql+asyncpg://postgres@127.0.0.1:1/none")
-    if working_lease is not None:  # PostgreSQL: the insert runs on the lease's connections
-        gw.insert_lease = insert_lease_for(gw.engine, size=1)
+    dead = insert_lease_for(gw.engine, size=1)
+    if working_inserts is not None and dead is not None:  # PostgreSQL: the grouped inserts
+        gw.inserts = PendingInserts(dead)
     try:
         response = await harness.client.post("/api/inference", json=BODY, headers=headers)
         ready = await harness.client.get("/readyz")
     finally:
         await gw.engine.dispose()
-        gw.engine, gw.insert_lease = working, working_lease
+        gw.engine, gw.inserts = working, working_inserts
     assert response.status_code == 503
     assert response.json()["error"]["code"] == "db_unavailable"
     assert response.headers["Retry-After"] == "2"
