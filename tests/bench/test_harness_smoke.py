@@ -41,7 +41,8 @@ def test_gateway_measure_reports_cpu_per_accepted_request(stack: Stack) -> None:
     assert result["cpu_ms_per_ok"] > 0
     after = queue_batch_stats(stack.gateway_url)
     assert after["messages"] - before["messages"] >= result["ok"]
-    assert 1 <= after["mean_batch"] <= 10
+    assert after["mean_batch"] >= 1
+    assert after["mean_batch"] <= 10
 
 
 def test_in_process_accept_measure_counts_accepted_requests(stack: Stack) -> None:
