@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,6 +31,7 @@ from app.providers.registry import ProviderRegistry
 from app.providers.retry import Jitter, Sleep, complete_with_fallback
 from app.usage.prices import PriceTable
 from app.usage.recorder import build_usage
+from app.worker.calls import NotStarted, ProviderCalls
 from app.worker.config import WorkerConfig
 from app.worker.errors import MalformedJobMessage
 from app.worker.messages import JobMessage, JobRef, JobResult, Outcome, parse_job_body
@@ -81,16 +82,24 @@ class WorkerCore:
         return self._d.config
 
     async def process(
-        self, message: JobMessage, *, extend_visibility: ExtendVisibility | None = None
+        self,
+        message: JobMessage,
+        *,
+        extend_visibility: ExtendVisibility | None = None,
+        calls: ProviderCalls | None = None,
     ) -> JobResult:
-        """Handle one delivery end to end; never raises except on cancellation."""
+        """Handle one delivery end to end; never raises except on cancellation.
+
+        ``calls`` bounds the provider call alone (the poller's WORKER_CONCURRENCY); None
+        leaves it unbounded (the Lambda worker, whose batch size is the bound).
+        """
         self._observe_lag(message)
         ref: JobRef | None = None
         with tracing.job_span(message.traceparent, message_id=message.message_id):
             try:
                 ref = parse_job_body(message.body)
                 tracing.set_attributes(request_id=ref.request_id)
-                result = await self._process(ref, message, extend_visibility)
+                result = await self._process(ref, message, extend_visibility, calls)
             except MalformedJobMessage as exc:
                 self._log.error("job.malformed", message_id=message.message_id, error=str(exc))
                 result = JobResult(Outcome.SKIPPED, None, reason="malformed_message")
@@ -101,7 +110,11 @@ class WorkerCore:
         return result
 
     async def _process(
-        self, ref: JobRef, message: JobMessage, extend_visibility: ExtendVisibility | None
+        self,
+        ref: JobRef,
+        message: JobMessage,
+        extend_visibility: ExtendVisibility | None,
+        calls: ProviderCalls | None,
     ) -> JobResult:
         job = await self._d.store.claim(
             ref.request_id, owner=self._d.owner, lease_seconds=self._d.config.lease_seconds
@@ -109,7 +122,7 @@ class WorkerCore:
         if job is None:
             return await self._not_claimed(ref.request_id)
         async with self._heartbeat(job.id, extend_visibility):
-            return await self._run(job, message)
+            return await self._run(job, message, calls)
 
     async def _not_claimed(self, request_id: str) -> JobResult:
         state = await self._d.store.state(request_id)
@@ -132,25 +145,22 @@ class WorkerCore:
             return 1.0
         return max(1.0, (expires_at - self._d.clock()).total_seconds())
 
-    async def _run(self, job: ClaimedJob, message: JobMessage) -> JobResult:
+    async def _run(
+        self, job: ClaimedJob, message: JobMessage, calls: ProviderCalls | None
+    ) -> JobResult:
         request = CompletionRequest.from_parameters(
             model=job.model, prompt=job.prompt, parameters=job.parameters
         )
-        started = time.monotonic()
         tracing.set_attributes(model=job.model)
+        bound: AbstractAsyncContextManager[None] = calls if calls is not None else nullcontext()
         try:
-            with tracing.span("provider.complete", {"agatha.model": job.model}):
-                completion = await complete_with_fallback(
-                    self._d.registry,
-                    request,
-                    fallbacks=self._d.config.fallbacks.get(job.model, ()),
-                    timeout=self._d.config.provider_timeout,
-                    policy=self._d.config.retry,
-                    sleep=self._d.sleep,
-                    jitter=self._d.jitter,
-                    on_retry=self._on_retry,
-                )
-                tracing.set_attributes(provider=completion.provider)
+            async with bound:
+                started = time.monotonic()
+                completion = await self._call(job, request)
+        except NotStarted:
+            # Stopping while this job waited for a call slot: the row goes back untouched.
+            await self._d.store.release(job.id, owner=self._d.owner)
+            return JobResult(Outcome.RETRY, job.id, retry_after=0, reason="stopping")
         except PermanentProviderError as exc:
             return await self._fail(job, exc.code, exc.message, Outcome.FAILED)
         except RetryableProviderError as exc:
@@ -163,6 +173,22 @@ class WorkerCore:
         tracing.set_attributes(provider=completion.provider)
         self._d.metrics.provider_latency.labels(provider=completion.provider).observe(elapsed)
         return await self._finish(job, completion, processing_ms=int(elapsed * 1000))
+
+    async def _call(self, job: ClaimedJob, request: CompletionRequest) -> Completion:
+        """The provider call with its retries and fallbacks (in one provider-call slot)."""
+        with tracing.span("provider.complete", {"agatha.model": job.model}):
+            completion = await complete_with_fallback(
+                self._d.registry,
+                request,
+                fallbacks=self._d.config.fallbacks.get(job.model, ()),
+                timeout=self._d.config.provider_timeout,
+                policy=self._d.config.retry,
+                sleep=self._d.sleep,
+                jitter=self._d.jitter,
+                on_retry=self._on_retry,
+            )
+            tracing.set_attributes(provider=completion.provider)
+        return completion
 
     def _on_retry(self, error: RetryableProviderError, attempt: int, delay: float) -> None:
         self._d.metrics.retried.labels(provider=error.provider, error_code=error.code).inc()

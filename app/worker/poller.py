@@ -1,17 +1,23 @@
 """Long-polling SQS loops with bounded concurrency, visibility heartbeat and graceful stop.
 
-One ReceiveMessage returns at most 10 messages and takes a round trip, so one loop cannot
-keep many slots busy: ``ceil((concurrency + prefetch) / 10)`` receive loops run side by
-side, each reserving a full batch of free slots (10, or what is free after a 30 ms
-window) before it asks SQS. Asking as soon as one slot frees would make one receive per
-job (each a round trip and the emulator's ~2.5 ms); up to ``prefetch`` received messages
-wait for a job slot instead, so a finishing job is replaced at once and never more than
-``concurrency`` jobs run. Deletes of settled messages go out in batches
-(app/worker/deletes.py). On stop, prefetched messages not yet started go straight back.
+``concurrency`` (WORKER_CONCURRENCY) bounds the provider calls in flight
+(app/worker/calls.py); the claim before a call and the store, archive and notification
+after it run outside that bound, so the poller holds up to ``FINISHING_PER_CALL`` x
+``concurrency`` more jobs in those phases, plus ``prefetch`` received messages waiting for
+a call slot: a freed slot starts the next call at once and never more than
+``concurrency`` calls run.
 
-On stop (SIGTERM) the poller receives nothing more, lets in-flight jobs finish for up to
-``shutdown_grace`` seconds, then cancels the rest: the core hands their rows back
-(pending) and the poller makes their messages visible again at once (visibility 0).
+One ReceiveMessage returns at most 10 messages and takes a round trip, so one loop cannot
+keep many slots busy: one receive loop per 10 held messages runs side by side, each
+reserving a full batch of free slots (10, or what is free after a 30 ms window) before it
+asks SQS. Asking as soon as one slot frees would make one receive per job (each a round
+trip and the emulator's ~2.5 ms). Deletes of settled messages go out in batches
+(app/worker/deletes.py).
+
+On stop (SIGTERM) the poller receives nothing more, hands back at once every message whose
+provider call has not started (visibility 0, its row released), lets in-flight jobs finish
+for up to ``shutdown_grace`` seconds, then cancels the rest: the core hands their rows
+back (pending) and the poller makes their messages visible again at once.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import structlog
 from botocore.exceptions import BotoCoreError, ClientError
 
 from app.tracing import TRACEPARENT
+from app.worker.calls import ProviderCalls
 from app.worker.core import WorkerCore
 from app.worker.deletes import DeleteBatcher
 from app.worker.messages import JobMessage, JobResult, Outcome, sent_at_from_millis
@@ -38,6 +45,10 @@ RECEIVE_ERROR_PAUSE_SECONDS = 2.0
 # How long a receive loop waits for a full batch of free slots before asking for fewer.
 BATCH_WINDOW = 0.03
 SYSTEM_ATTRIBUTES = ["ApproximateReceiveCount", "SentTimestamp"]
+# Jobs past (or before) their provider call that may be held per call slot: storing,
+# archiving and notifying take round trips to three services, slower than the call under
+# load, and a job waiting for them must not keep the next call from starting.
+FINISHING_PER_CALL = 2
 
 DoneHook = Callable[[JobResult], None]
 
@@ -90,15 +101,20 @@ class Poller:
         self._on_done = on_done
         self._log = structlog.get_logger("app.worker.poller")
 
+    @property
+    def held(self) -> int:
+        """Messages held at most: calls in flight, jobs claiming or finishing, prefetch."""
+        return (1 + FINISHING_PER_CALL) * self._concurrency + self._prefetch
+
     async def run(self, stop: asyncio.Event) -> None:
         """Poll until ``stop`` is set, then finish or release what is in flight."""
         inflight: set[asyncio.Task[None]] = set()
-        slots = SlotPool(self._concurrency + self._prefetch, batch=MAX_SQS_BATCH)
+        slots = SlotPool(self.held, batch=MAX_SQS_BATCH)
         deletes = DeleteBatcher(self._sqs, self._queue_url)
-        lane = _Lane(asyncio.Semaphore(self._concurrency), deletes, stop)
+        lane = _Lane(ProviderCalls(self._concurrency, stop=stop), deletes, stop)
         loops = [
             asyncio.create_task(self._receive_loop(slots, lane, inflight))
-            for _ in range(math.ceil((self._concurrency + self._prefetch) / MAX_SQS_BATCH))
+            for _ in range(math.ceil(self.held / MAX_SQS_BATCH))
         ]
         try:
             await asyncio.gather(*loops)
@@ -169,14 +185,13 @@ class Poller:
             await self._set_visibility(receipt, seconds)
 
         try:
-            async with lane.running:
-                if lane.stop.is_set():
-                    # Prefetched but not started before the stop: hand it straight back
-                    # (if that fails it returns after its visibility timeout).
-                    with contextlib.suppress(BotoCoreError, ClientError):
-                        await self._set_visibility(receipt, 0)
-                    return
-                result = await self._core.process(job, extend_visibility=extend)
+            if lane.stop.is_set():
+                # Received but not started before the stop: hand it straight back
+                # (if that fails it returns after its visibility timeout).
+                with contextlib.suppress(BotoCoreError, ClientError):
+                    await self._set_visibility(receipt, 0)
+                return
+            result = await self._core.process(job, extend_visibility=extend, calls=lane.calls)
         except asyncio.CancelledError:
             await asyncio.shield(self._set_visibility(receipt, 0))
             raise
@@ -218,9 +233,9 @@ class Poller:
 
 @dataclass(frozen=True)
 class _Lane:
-    """What every job task of one ``run`` shares: the running bound, deletes and stop."""
+    """What every job task of one ``run`` shares: the provider-call bound, deletes, stop."""
 
-    running: asyncio.Semaphore
+    calls: ProviderCalls
     deletes: DeleteBatcher
     stop: asyncio.Event
 

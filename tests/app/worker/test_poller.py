@@ -12,8 +12,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import InferenceRequest, RequestStatus
+from app.worker.calls import ProviderCalls
 from app.worker.messages import JobResult, Outcome
-from app.worker.poller import Poller, install_stop_signals
+from app.worker.poller import FINISHING_PER_CALL, Poller, install_stop_signals
 from tests.app.worker.worker_support import FakeProvider, body_for, row_of
 
 
@@ -99,6 +100,50 @@ async def test_stop_releases_inflight_job_and_makes_message_visible(  # noqa: PL
     assert (row["status"], row["lease_owner"]) == (RequestStatus.PENDING, None)
     again = await sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
     assert len(again.get("Messages", [])) == 1
+
+
+async def test_stop_hands_back_a_claimed_job_still_waiting_for_a_call_slot(  # noqa: PLR0917
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+    aws_clients: dict[str, Any],
+    queues: dict[str, str],
+) -> None:
+    sqs, queue_url = aws_clients["sqs"], queues["queue_url"]
+    ids = [await make_request() for _ in range(2)]
+    entries = [{"Id": str(n), "MessageBody": body_for(i, tenant)} for n, i in enumerate(ids)]
+    await sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
+    provider, stop, done = FakeProvider(gate=asyncio.Event()), asyncio.Event(), []
+    poller = Poller(
+        core=build_core(provider),
+        sqs=sqs,
+        queue_url=queue_url,
+        concurrency=1,
+        wait_seconds=1,
+        shutdown_grace=5.0,
+        on_done=done.append,
+    )
+
+    running = asyncio.create_task(poller.run(stop))
+    await asyncio.wait_for(provider.started.wait(), timeout=10)
+    # The other job is claimed and waits for the one call slot.
+    for _ in range(200):  # bounded: 10 s
+        if set((await statuses(engine, ids)).values()) == {RequestStatus.PROCESSING}:
+            break
+        await asyncio.sleep(0.05)
+    assert set((await statuses(engine, ids)).values()) == {RequestStatus.PROCESSING}
+    stop.set()
+    provider.gate.set()  # type: ignore[union-attr]  # the running call finishes in the grace
+    await asyncio.wait_for(running, timeout=10)
+
+    assert len(provider.calls) == 1  # the waiting job never called the provider
+    outcomes = sorted((r.outcome, r.reason) for r in done)
+    assert outcomes == sorted([(Outcome.COMPLETED, ""), (Outcome.RETRY, "stopping")])
+    states = {(await row_of(engine, i))["status"] for i in ids}
+    assert states == {RequestStatus.COMPLETED, RequestStatus.PENDING}
+    again = await sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
+    assert len(again.get("Messages", [])) == 1  # visible again at once, not after its timeout
 
 
 async def test_sigterm_sets_the_stop_event() -> None:
@@ -204,7 +249,7 @@ class ScriptedSqs:
 
 
 class SlowCore:
-    """Counts jobs running at once; each waits for ``gate``."""
+    """Counts provider calls in flight (inside the poller's bound); each waits for ``gate``."""
 
     def __init__(self, *, full_at: int) -> None:
         self.running = 0
@@ -213,15 +258,19 @@ class SlowCore:
         self.full = asyncio.Event()
         self.gate = asyncio.Event()
 
-    async def process(self, job: Any, *, extend_visibility: Any = None) -> JobResult:
-        self.running += 1
-        self.most = max(self.most, self.running)
-        if self.running >= self.full_at:
-            self.full.set()
-        try:
-            await self.gate.wait()
-        finally:
-            self.running -= 1
+    async def process(
+        self, job: Any, *, extend_visibility: Any = None, calls: ProviderCalls | None = None
+    ) -> JobResult:
+        assert calls is not None, "the poller passes its provider-call bound to every job"
+        async with calls:
+            self.running += 1
+            self.most = max(self.most, self.running)
+            if self.running >= self.full_at:
+                self.full.set()
+            try:
+                await self.gate.wait()
+            finally:
+                self.running -= 1
         return JobResult(Outcome.COMPLETED, job.message_id)
 
 
@@ -290,8 +339,9 @@ async def test_poller_prefetches_beyond_concurrency_but_never_runs_more() -> Non
     )
     running = asyncio.create_task(poller.run(stop))
     await asyncio.wait_for(core.full.wait(), timeout=10)
-    # One receive took a whole batch: the running jobs plus the prefetched ones.
-    assert len(sqs.messages) == total - concurrency - prefetch
+    # One receive took a whole batch: the calls, as many claiming/finishing, the prefetch.
+    assert poller.held == (1 + FINISHING_PER_CALL) * concurrency + prefetch
+    assert len(sqs.messages) == total - poller.held
     assert core.running == concurrency
     core.gate.set()
     await asyncio.wait_for(running, timeout=10)

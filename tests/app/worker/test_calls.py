@@ -1,0 +1,57 @@
+"""ProviderCalls: at most ``limit`` calls in flight, and none started once the worker stops."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from app.worker.calls import NotStarted, ProviderCalls
+
+
+async def test_never_more_than_the_limit_in_flight() -> None:
+    calls, most, release = ProviderCalls(3), [0], asyncio.Event()
+
+    async def call() -> None:
+        async with calls:
+            most[0] = max(most[0], calls.in_flight)
+            await release.wait()
+
+    tasks = [asyncio.create_task(call()) for _ in range(10)]
+    for _ in range(100):  # bounded: let every task reach the bound
+        await asyncio.sleep(0)
+    assert calls.in_flight == 3
+    release.set()
+    await asyncio.gather(*tasks)
+    assert (most[0], calls.in_flight) == (3, 0)
+
+
+async def test_a_call_waiting_for_a_slot_when_the_worker_stops_is_not_started() -> None:
+    stop = asyncio.Event()
+    calls, started = ProviderCalls(1, stop=stop), []
+
+    async def call(name: str, hold: asyncio.Event) -> None:
+        async with calls:
+            started.append(name)
+            await hold.wait()
+
+    first_hold = asyncio.Event()
+    first = asyncio.create_task(call("first", first_hold))
+    await asyncio.sleep(0)
+    second = asyncio.create_task(call("second", asyncio.Event()))
+    await asyncio.sleep(0)
+    stop.set()
+    first_hold.set()  # the running call finishes normally
+    await first
+    with pytest.raises(NotStarted):
+        await second
+    assert (started, calls.in_flight) == (["first"], 0)
+    # The refused waiter gave its slot back: the next one gets it at once (then is refused).
+    with pytest.raises(NotStarted):
+        async with asyncio.timeout(1), calls:
+            pass
+
+
+def test_a_limit_below_one_is_refused_with_the_value() -> None:
+    with pytest.raises(ValueError, match="at least 1, got 0"):
+        ProviderCalls(0)
