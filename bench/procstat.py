@@ -101,3 +101,28 @@ class CpuMeter:
     def ms_per(self, count: int) -> float:
         """CPU milliseconds per unit of work (NaN when nothing was done)."""
         return self.cpu_used * 1000 / count if count else float("nan")
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all cores spent busy so far (``/proc/stat``: everything but idle, iowait)."""
+    with open("/proc/stat", encoding="ascii") as handle:
+        fields = [int(x) for x in handle.readline().split()[1:]]
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return (sum(fields[:8]) - idle) / CLOCK_TICKS
+
+
+@dataclass
+class MachineMeter:
+    """Busy cores of the whole machine between ``start()`` and ``stop()``: is it saturated?"""
+
+    busy_start: float = 0.0
+    wall_start: float = 0.0
+    busy_cores: float = 0.0
+
+    def start(self) -> None:
+        self.busy_start = machine_busy_seconds()
+        self.wall_start = time.perf_counter()
+
+    def stop(self) -> None:
+        wall = time.perf_counter() - self.wall_start
+        self.busy_cores = (machine_busy_seconds() - self.busy_start) / wall if wall else 0.0

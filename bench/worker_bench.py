@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import time
 from collections import Counter
 from pathlib import Path
@@ -20,8 +21,8 @@ from typing import Any
 
 from bench.errors import HarnessError
 from bench.feeder import feed, job_rows, status_counts
-from bench.procs import ROOT
-from bench.procstat import CpuMeter, load_average
+from bench.procs import ROOT, free_port
+from bench.procstat import CpuMeter, MachineMeter, load_average
 from bench.stack import Stack, StackOptions, running_stack
 
 RESULTS = ROOT / "bench" / "results"
@@ -41,6 +42,7 @@ WORKER_RULES = (
 )
 OTHER = "event loop / other"
 WARMUP_TIMEOUT = 180.0
+BACKLOG_PER_SLOT = 5
 
 
 async def _clients(stack: Stack) -> tuple[Any, Any, Any]:
@@ -56,6 +58,28 @@ async def _clients(stack: Stack) -> tuple[Any, Any, Any]:
     kwargs = client_kwargs(Settings(aws_endpoint_url=stack.env["AWS_ENDPOINT_URL"]))
     sqs = await exits.enter_async_context(aio_session().create_client("sqs", **kwargs))
     return exits, engine, sqs
+
+
+def _provider_calls(metrics_port: int | None) -> tuple[float, float]:
+    """(count, total seconds) of provider calls so far, from the worker's /metrics."""
+    if metrics_port is None:
+        return 0.0, 0.0
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    url = f"http://127.0.0.1:{metrics_port}/metrics"
+    with urllib.request.urlopen(url, timeout=5) as response:
+        text = response.read().decode()
+    count = total = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name == "agatha_worker_provider_latency_seconds":
+            for sample in family.samples:
+                if sample.name.endswith("_count"):
+                    count += sample.value
+                elif sample.name.endswith("_sum"):
+                    total += sample.value
+    return count, total
 
 
 async def _completed(engine: Any) -> int:
@@ -123,7 +147,13 @@ def _split(spy: Any, path: Path | None, cpu_ms: float) -> dict[str, Any]:
 
 
 async def drive(
-    stack: Stack, *, duration: float, backlog: int, tag: str, profile: Path | None = None
+    stack: Stack,
+    *,
+    duration: float,
+    backlog: int,
+    tag: str,
+    profile: Path | None = None,
+    metrics_port: int | None = None,
 ) -> dict[str, Any]:
     """Warm up, then keep ``backlog`` jobs queued for ``duration`` s; count completions."""
     exits, engine, sqs = await _clients(stack)
@@ -138,6 +168,9 @@ async def drive(
         moto = CpuMeter(stack.moto.pid if stack.moto else 0)
         sent, start_done = 64, await _completed(engine)
         spy = _start_spy(stack, duration, profile)
+        machine = MachineMeter()
+        calls_before = _provider_calls(metrics_port)
+        machine.start()
         worker.start()
         moto.start()
         deadline = time.monotonic() + duration
@@ -150,6 +183,10 @@ async def drive(
         end_done = await _completed(engine)
         worker.stop()
         moto.stop()
+        machine.stop()
+        calls, call_seconds = (
+            a - b for a, b in zip(_provider_calls(metrics_port), calls_before, strict=True)
+        )
         jobs = end_done - start_done
         split = _split(spy, profile, worker.ms_per(jobs))
         return split | {
@@ -159,6 +196,11 @@ async def drive(
             "worker_cpu_ms_per_job": round(worker.ms_per(jobs), 3),
             "worker_cpu_share": round(worker.cpu_used / worker.wall_used, 3),
             "emulator_cpu_share": round(moto.cpu_used / moto.wall_used, 3),
+            # Every process on the machine (PostgreSQL, fake provider, feeder, others too).
+            "machine_busy_cores": round(machine.busy_cores, 2),
+            "machine_cores": os.cpu_count(),
+            # As the worker timed them: the fake's latency plus HTTP and event-loop waits.
+            "provider_call_ms_mean": round(call_seconds / calls * 1000, 1) if calls else None,
             "statuses_at_end": await status_counts(engine),
         }
 
@@ -171,8 +213,17 @@ def run_case(
     archive: bool,
     profile: bool = False,
     prefetch: int | None = None,
+    backlog: int | None = None,
 ) -> dict[str, Any]:
-    worker_env = {"WORKER_CONCURRENCY": str(concurrency), "WORKER_POLL_WAIT_SECONDS": "1"}
+    # Jobs sent and not completed: the worker holds up to 2 x concurrency + prefetch of
+    # them (app/worker/poller.py), and the queue must not run dry between feeder ticks.
+    backlog = backlog or concurrency * BACKLOG_PER_SLOT
+    metrics_port = free_port()
+    worker_env = {
+        "WORKER_CONCURRENCY": str(concurrency),
+        "WORKER_POLL_WAIT_SECONDS": "1",
+        "WORKER_METRICS_PORT": str(metrics_port),
+    }
     if prefetch is not None:
         worker_env["WORKER_PREFETCH"] = str(prefetch)
     if not archive:
@@ -182,13 +233,21 @@ def run_case(
         load = load_average()
         spy_path = RESULTS / "tmp" / f"worker-pyspy-{archive}.txt" if profile else None
         result = asyncio.run(
-            drive(stack, duration=duration, backlog=concurrency * 3, tag="wb", profile=spy_path)
+            drive(
+                stack,
+                duration=duration,
+                backlog=backlog,
+                tag="wb",
+                profile=spy_path,
+                metrics_port=metrics_port,
+            )
         )
         result["provider"] = stack.fake_stats()
     limit = concurrency / latency
     return {
         "concurrency": concurrency,
         "prefetch": prefetch,
+        "backlog": backlog,
         "provider_latency_s": latency,
         "archive_to_s3": archive,
         "littles_law_limit_jobs_per_s": round(limit, 1),
@@ -207,6 +266,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--profile", action="store_true", help="py-spy the worker (CPU split)")
     parser.add_argument("--prefetch", type=int, default=None, help="WORKER_PREFETCH override")
     parser.add_argument(
+        "--backlog",
+        type=int,
+        default=None,
+        help=f"jobs kept sent and not completed (default: {BACKLOG_PER_SLOT} x concurrency)",
+    )
+    parser.add_argument(
         "--archive", choices=("both", "on", "off"), default="both", help="cases to run"
     )
     args = parser.parse_args(argv)
@@ -218,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
             archive=archive,
             profile=args.profile,
             prefetch=args.prefetch,
+            backlog=args.backlog,
         )
         for archive in {"both": (True, False), "on": (True,), "off": (False,)}[args.archive]
     ]
