@@ -19,8 +19,8 @@ class WorkerSettings(BaseSettings):
 
     # Must equal the queue's redrive maxReceiveCount: the last delivery marks the request failed.
     queue_max_receive_count: int = Field(default=5, ge=1)
-    # Provider calls in flight per poller (app/worker/calls.py); the poller holds up to three
-    # times this (calls, plus jobs claiming or finishing) plus WORKER_PREFETCH messages.
+    # Provider calls in flight per poller (app/worker/calls.py); the poller holds up to twice
+    # this (calls, plus as many jobs claiming or finishing) plus WORKER_PREFETCH messages.
     worker_concurrency: int = Field(default=8, ge=1)
     # Messages the poller may hold beyond its running jobs, so a freed slot starts the next
     # job at once and receives stay full batches (one round trip per 10 jobs, not per job).
