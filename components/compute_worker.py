@@ -111,6 +111,7 @@ def worker_environment(inputs: WorkerInputs) -> dict[str, pulumi.Input[str]]:
     # not N x the gateway-sized pool.
     env["DATABASE_POOL_SIZE"] = str(inputs.config.worker_batch_size)
     env["DATABASE_MAX_OVERFLOW"] = "0"
+    env["WORKER_INTERRUPTED_CALLS"] = inputs.config.worker_interrupted_calls
     if inputs.datadog_api_key_secret_arn is not None:
         env |= datadog_environment(
             api_key_secret_arn=inputs.datadog_api_key_secret_arn,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,6 +34,12 @@ class WorkerSettings(BaseSettings):
     worker_poll_wait_seconds: int = Field(default=20, ge=0, le=20)
     worker_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
     provider_timeout_seconds: float = Field(default=60.0, gt=0)
+    # A provider call cut off by a worker crash (kill -9, OOM, Lambda timeout) or by the end
+    # of the shutdown grace may have been served and billed. "retry" makes it again (the
+    # client gets its answer; the provider may be paid twice); "fail" marks the request
+    # failed with worker_interrupted instead (never a second call; the client resubmits).
+    # "fail" costs one more grouped statement per job (the call-start mark).
+    worker_interrupted_calls: Literal["retry", "fail"] = "retry"
     provider_max_attempts: int = Field(default=3, ge=1)
     provider_backoff_base_seconds: float = Field(default=0.5, ge=0)
     provider_backoff_max_seconds: float = Field(default=20.0, ge=0)
@@ -78,6 +85,8 @@ class WorkerConfig:
     visibility_timeout_seconds: int = 300
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # False: a call a worker died during is not made again (WORKER_INTERRUPTED_CALLS=fail).
+    repeat_interrupted_calls: bool = True
 
     @classmethod
     def from_settings(cls, settings: WorkerSettings) -> WorkerConfig:
@@ -94,4 +103,5 @@ class WorkerConfig:
                 max_retry_after=settings.provider_max_retry_after_seconds,
             ),
             fallbacks={k: tuple(v) for k, v in settings.model_fallbacks.items()},
+            repeat_interrupted_calls=settings.worker_interrupted_calls == "retry",
         )

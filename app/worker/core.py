@@ -45,6 +45,12 @@ ExtendVisibility = Callable[[int], Awaitable[None]]
 PERSIST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 DB_WRITE_ERRORS = STORE_ERRORS
 REQUEUE_BASE_SECONDS = 10.0
+INTERRUPTED = "worker_interrupted"
+INTERRUPTED_MESSAGE = (
+    "a worker stopped while this request's provider call was in flight; the call was not "
+    "made again so the provider is not paid twice (WORKER_INTERRUPTED_CALLS=fail): submit "
+    "the prompt again"
+)
 REQUEUE_MAX_SECONDS = 900.0
 
 
@@ -121,6 +127,8 @@ class WorkerCore:
         )
         if job is None:
             return await self._not_claimed(ref.request_id)
+        if job.interrupted and not self._d.config.repeat_interrupted_calls:
+            return await self._fail(job, INTERRUPTED, INTERRUPTED_MESSAGE, Outcome.FAILED)
         async with self._heartbeat(job.id, extend_visibility):
             return await self._run(job, message, calls)
 
@@ -153,8 +161,13 @@ class WorkerCore:
         )
         tracing.set_attributes(model=job.model)
         bound: AbstractAsyncContextManager[None] = calls if calls is not None else nullcontext()
+        mark = not self._d.config.repeat_interrupted_calls
+        calling = False
         try:
             async with bound:
+                if mark and not await self._d.store.mark_calling(job.id, owner=self._d.owner):
+                    return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
+                calling = True
                 started = time.monotonic()
                 completion = await self._call(job, request)
         except NotStarted:
@@ -166,8 +179,18 @@ class WorkerCore:
         except RetryableProviderError as exc:
             return await self._retry_or_dead_letter(job, message, exc)
         except asyncio.CancelledError:
-            # Shutdown: hand the row back so the next delivery can claim it at once.
-            await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
+            # Shutdown: hand the row back so the next delivery can claim it at once, or,
+            # when interrupted calls are not repeated and this one was in flight, close it.
+            if mark and calling:
+                closing = self._d.store.fail(
+                    job.id,
+                    owner=self._d.owner,
+                    error_code=INTERRUPTED,
+                    error_message=INTERRUPTED_MESSAGE,
+                )
+                await asyncio.shield(closing)
+            else:
+                await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
             raise
         elapsed = time.monotonic() - started
         tracing.set_attributes(provider=completion.provider)

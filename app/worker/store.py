@@ -38,6 +38,7 @@ from app.worker.statements import (
     COMPLETE_MANY_SQL,
     COMPLETE_MANY_TYPES,
     COMPLETED_VALUES,
+    MARK_CALLING_MANY_SQL,
     REQUESTS,
     SET_ARCHIVED,
     SET_ARCHIVED_MANY_SQL,
@@ -83,6 +84,9 @@ class ClaimedJob:
     parameters: dict[str, Any]
     attempts: int
     created_at: datetime
+    # Taken from a worker that died with its provider call in flight (only ever true when
+    # calls are marked: WORKER_INTERRUPTED_CALLS=fail).
+    interrupted: bool = False
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class JobStore:
         self._claims = GroupCommit(self._claim_rows, **STATEMENT_GROUPS)
         self._completions = GroupCommit(self._complete_rows, **STATEMENT_GROUPS)
         self._archived = GroupCommit(self._set_archive_keys, **STATEMENT_GROUPS)
+        self._calling = GroupCommit(self._mark_calling_rows, **STATEMENT_GROUPS)
         # A burst of jobs past the pool's size would open overflow connections and close
         # them again on return (a TCP connect, TLS attempt and auth each): the hot
         # statements wait for a pooled connection instead.
@@ -180,12 +185,22 @@ class JobStore:
         now = self._clock()
         expires = now + timedelta(seconds=lease_seconds)
         row: Any
+        interrupted = False
         if self._pg:
             row = await self._claims.submit(_Claim(request_id, now, expires, owner))
+            interrupted = row is not None and bool(row["interrupted"])
         else:
             params = {"p_id": request_id, "p_now": now, "p_owner": owner, "p_expires": expires}
-            async with self._single.connect() as conn:
+            before = select(REQUESTS.c.status, REQUESTS.c.call_started_at).where(
+                REQUESTS.c.id == request_id
+            )
+            # The row as it was, then the claim, in one transaction (SQLite: one writer).
+            async with self._engine.begin() as conn:
+                was = (await conn.execute(before.with_for_update())).first()
                 row = (await conn.execute(CLAIM, params)).mappings().first()
+            interrupted = was is not None and (
+                was.status == RequestStatus.PROCESSING and was.call_started_at is not None
+            )
         if row is None:
             return None
         return ClaimedJob(
@@ -196,7 +211,26 @@ class JobStore:
             parameters=_json_object(row["parameters"]),
             attempts=int(row["attempts"]),
             created_at=cast(datetime, as_utc(row["created_at"])),
+            interrupted=interrupted,
         )
+
+    async def mark_calling(self, request_id: str, *, owner: str) -> bool:
+        """Record that the owner's provider call starts now; False if the lease was lost.
+
+        A worker that dies after this leaves the row ``processing`` with the mark set, so
+        the next claim knows the call may have reached the provider (``interrupted``).
+        """
+        now = self._clock()
+        if self._pg:
+            return await self._calling.submit((request_id, owner, now))
+        return await self._update(self._owned(request_id, owner), {"call_started_at": now})
+
+    async def _mark_calling_rows(self, marks: list[tuple[str, str, datetime]]) -> list[bool]:
+        """One ``MARK_CALLING_MANY_SQL``: whether each mark matched its owner's row."""
+        ordered = sorted(marks)
+        args = [[m[0] for m in ordered], [m[1] for m in ordered], [m[2] for m in ordered]]
+        marked = {row["id"] for row in await self._fetch_sql(MARK_CALLING_MANY_SQL, args)}
+        return [m[0] in marked for m in marks]
 
     async def _claim_rows(self, claims: list[_Claim]) -> list[Any]:
         """One ``CLAIM_MANY_SQL``: each claim's row, or None when it was not claimable."""
@@ -320,6 +354,7 @@ class JobStore:
             "status": RequestStatus.PENDING,
             "lease_owner": None,
             "lease_expires_at": None,
+            "call_started_at": None,
             "updated_at": self._clock(),
         }
         return await self._update(self._owned(request_id, owner), values)

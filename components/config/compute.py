@@ -92,6 +92,14 @@ class ComputeConfig(ConfigSection):
         alias="workerReservedConcurrency",
         description="Reserved concurrency of the worker (-1 leaves it unreserved).",
     )
+    worker_interrupted_calls: Literal["retry", "fail"] = Field(
+        default="retry",
+        alias="workerInterruptedCalls",
+        description=(
+            "A provider call cut off by a worker crash or timeout: 'retry' makes it again "
+            "(the provider may bill twice), 'fail' fails the request with worker_interrupted."
+        ),
+    )
 
     worker_bundle_path: str = Field(
         default="",

@@ -295,7 +295,7 @@ def test_app_environment_is_complete_and_holds_no_secret_values(graph: ResourceG
     assert gateway_env["DATABASE_PORT"] == "5432"
     assert secret_looking_names(gateway_env) == []
     worker_env = one(graph, LAMBDA).inputs["environment"]["variables"]
-    tuning = {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW"}
+    tuning = {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "WORKER_INTERRUPTED_CALLS"}
     assert set(worker_env) == (APP_ENV_PROVIDED - LAMBDA_RESERVED_ENV) | tuning
     assert secret_looking_names(worker_env) == []
     secret_values = {_secret(p) for p in ("rds", "jwt")}

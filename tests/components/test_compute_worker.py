@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -45,7 +46,11 @@ def test_layer_is_the_pinned_arm64_extension_of_the_region() -> None:
 
 def test_datadog_settings_join_the_app_environment_only_when_on() -> None:
     app_env = {"AGATHA_ENV": "prod", "QUEUE_URL": "https://sqs/x"}
-    pool = {"DATABASE_POOL_SIZE": "10", "DATABASE_MAX_OVERFLOW": "0"}
+    pool = {
+        "DATABASE_POOL_SIZE": "10",
+        "DATABASE_MAX_OVERFLOW": "0",
+        "WORKER_INTERRUPTED_CALLS": "retry",
+    }
     assert worker_environment(inputs(app_env)) == app_env | pool
     env = worker_environment(inputs(app_env, datadog_api_key_secret_arn=DD_SECRET))
     assert env["DD_ENV"] == "prod"
@@ -68,3 +73,15 @@ def test_worker_database_pool_matches_its_batch_not_the_gateway() -> None:
     env = worker_environment(inputs({"AGATHA_ENV": "prod"}))
     assert env["DATABASE_POOL_SIZE"] == str(ComputeConfig.model_fields["worker_batch_size"].default)
     assert env["DATABASE_MAX_OVERFLOW"] == "0"
+
+
+def test_interrupted_call_policy_is_stack_config_checked_before_deploy() -> None:
+    config = ComputeConfig.model_validate(
+        {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerInterruptedCalls": "fail"}
+    )
+    worker_inputs = dataclasses.replace(inputs({}), config=config)
+    assert worker_environment(worker_inputs)["WORKER_INTERRUPTED_CALLS"] == "fail"
+    with pytest.raises(ValueError, match="workerInterruptedCalls"):
+        ComputeConfig.model_validate(
+            {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerInterruptedCalls": "x"}
+        )

@@ -120,6 +120,7 @@ def build_core(
         archive_bucket: str | None = None,
         notifier: Notifier | None = None,
         heartbeat_seconds: float = 30.0,
+        repeat_interrupted_calls: bool = True,
     ) -> WorkerCore:
         now = clock or (lambda: datetime.now(UTC))
         providers = {provider.name: provider, **(extra_providers or {})}
@@ -143,6 +144,7 @@ def build_core(
             visibility_timeout_seconds=30,
             retry=RetryPolicy(max_attempts=3, base_delay=0.01, max_delay=0.05),
             fallbacks=fallbacks or {},
+            repeat_interrupted_calls=repeat_interrupted_calls,
         )
         deps = WorkerDeps(
             store=JobStore(engine, clock=now),
