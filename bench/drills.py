@@ -194,9 +194,16 @@ def main(argv: list[str] | None = None) -> None:
         default=None,
         help="override the job queue's VisibilityTimeout (s) so crash recovery fits the drill",
     )
+    parser.add_argument(
+        "--interrupted-calls",
+        choices=("retry", "fail"),
+        default="retry",
+        help="WORKER_INTERRUPTED_CALLS of the worker: make a killed worker's calls again or not",
+    )
     args = parser.parse_args(argv)
     chosen = [d for d in DRILLS if not args.only or d.name in args.only]
-    options = StackOptions(workers=1, fake_latency=0.2, worker_env=DRILL_WORKER_ENV)
+    worker_env = DRILL_WORKER_ENV | {"WORKER_INTERRUPTED_CALLS": args.interrupted_calls}
+    options = StackOptions(workers=1, fake_latency=0.2, worker_env=worker_env)
     results = []
     with running_stack(options, RESULTS / "tmp" / "drills") as stack:
         visibility = queue_visibility(stack, args.queue_visibility)
@@ -208,7 +215,12 @@ def main(argv: list[str] | None = None) -> None:
             )
             print(json.dumps(results[-1]), flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    summary = {"rate": args.rate, "duration": args.duration, "queue_visibility_s": visibility}
+    summary = {
+        "rate": args.rate,
+        "duration": args.duration,
+        "queue_visibility_s": visibility,
+        "worker_interrupted_calls": args.interrupted_calls,
+    }
     args.out.write_text(json.dumps(summary | {"drills": results}, indent=2))
 
 
