@@ -103,26 +103,36 @@ class CpuMeter:
         return self.cpu_used * 1000 / count if count else float("nan")
 
 
-def machine_busy_seconds() -> float:
-    """CPU seconds all cores spent busy so far (``/proc/stat``: everything but idle, iowait)."""
+def machine_cpu_seconds() -> tuple[float, float]:
+    """(busy, stolen) CPU seconds of all cores so far, from ``/proc/stat``.
+
+    Busy is everything but idle, iowait and steal; steal is time the hypervisor gave this
+    virtual machine's cores to someone else (the noise of a shared host, made visible).
+    """
     with open("/proc/stat", encoding="ascii") as handle:
         fields = [int(x) for x in handle.readline().split()[1:]]
+    steal = fields[7] if len(fields) > 7 else 0
     idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
-    return (sum(fields[:8]) - idle) / CLOCK_TICKS
+    return (sum(fields[:8]) - idle - steal) / CLOCK_TICKS, steal / CLOCK_TICKS
 
 
 @dataclass
 class MachineMeter:
-    """Busy cores of the whole machine between ``start()`` and ``stop()``: is it saturated?"""
+    """Busy and stolen cores of the whole machine between ``start()`` and ``stop()``."""
 
     busy_start: float = 0.0
+    steal_start: float = 0.0
     wall_start: float = 0.0
     busy_cores: float = 0.0
+    stolen_cores: float = 0.0
 
     def start(self) -> None:
-        self.busy_start = machine_busy_seconds()
+        self.busy_start, self.steal_start = machine_cpu_seconds()
         self.wall_start = time.perf_counter()
 
     def stop(self) -> None:
         wall = time.perf_counter() - self.wall_start
-        self.busy_cores = (machine_busy_seconds() - self.busy_start) / wall if wall else 0.0
+        busy, steal = machine_cpu_seconds()
+        if wall:
+            self.busy_cores = (busy - self.busy_start) / wall
+            self.stolen_cores = (steal - self.steal_start) / wall

@@ -198,6 +198,7 @@ async def drive(
             "emulator_cpu_share": round(moto.cpu_used / moto.wall_used, 3),
             # Every process on the machine (PostgreSQL, fake provider, feeder, others too).
             "machine_busy_cores": round(machine.busy_cores, 2),
+            "machine_stolen_cores": round(machine.stolen_cores, 2),
             "machine_cores": os.cpu_count(),
             # As the worker timed them: the fake's latency plus HTTP and event-loop waits.
             "provider_call_ms_mean": round(call_seconds / calls * 1000, 1) if calls else None,
@@ -214,6 +215,7 @@ def run_case(
     profile: bool = False,
     prefetch: int | None = None,
     backlog: int | None = None,
+    interrupted_calls: str = "retry",
 ) -> dict[str, Any]:
     # Jobs sent and not completed: the worker holds up to 2 x concurrency + prefetch of
     # them (app/worker/poller.py), and the queue must not run dry between feeder ticks.
@@ -223,6 +225,7 @@ def run_case(
         "WORKER_CONCURRENCY": str(concurrency),
         "WORKER_POLL_WAIT_SECONDS": "1",
         "WORKER_METRICS_PORT": str(metrics_port),
+        "WORKER_INTERRUPTED_CALLS": interrupted_calls,
     }
     if prefetch is not None:
         worker_env["WORKER_PREFETCH"] = str(prefetch)
@@ -248,6 +251,7 @@ def run_case(
         "concurrency": concurrency,
         "prefetch": prefetch,
         "backlog": backlog,
+        "worker_interrupted_calls": interrupted_calls,
         "provider_latency_s": latency,
         "archive_to_s3": archive,
         "littles_law_limit_jobs_per_s": round(limit, 1),
@@ -274,6 +278,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--archive", choices=("both", "on", "off"), default="both", help="cases to run"
     )
+    parser.add_argument(
+        "--interrupted-calls",
+        choices=("retry", "fail"),
+        default="retry",
+        help="WORKER_INTERRUPTED_CALLS ('fail' adds the call-start mark per job)",
+    )
     args = parser.parse_args(argv)
     cases = [
         run_case(
@@ -284,6 +294,7 @@ def main(argv: list[str] | None = None) -> None:
             profile=args.profile,
             prefetch=args.prefetch,
             backlog=args.backlog,
+            interrupted_calls=args.interrupted_calls,
         )
         for archive in {"both": (True, False), "on": (True,), "off": (False,)}[args.archive]
     ]
