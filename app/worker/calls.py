@@ -29,11 +29,40 @@ class ProviderCalls:
         self.in_flight = 0
 
     async def __aenter__(self) -> None:
-        await self._slots.acquire()
-        if self._stop is not None and self._stop.is_set():
+        stop = self._stop
+        if stop is None or not self._slots.locked():
+            await self._slots.acquire()
+        elif not await self._acquire_unless_stopped(stop):
+            raise NotStarted("the worker is stopping; the job was handed back before its call")
+        if stop is not None and stop.is_set():
             self._slots.release()
             raise NotStarted("the worker is stopping; the job was handed back before its call")
         self.in_flight += 1
+
+    async def _acquire_unless_stopped(self, stop: asyncio.Event) -> bool:
+        """Wait for a slot or the stop, whichever comes first; True when a slot was taken.
+
+        A job waiting here at SIGTERM goes back at once, not when some call ends (calls can
+        outlast the shutdown grace). Only taken when the bound is full: two tasks per wait.
+        """
+        acquiring = asyncio.ensure_future(self._slots.acquire())
+        stopping = asyncio.ensure_future(stop.wait())
+        interrupted: BaseException | None = None
+        try:
+            await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException as exc:  # noqa: BLE001 -- the job was cancelled: re-raised below
+            interrupted = exc
+        stopping.cancel()
+        # No effect once it holds the slot; a waiter cancelled after being woken passes
+        # its slot on (asyncio.Semaphore.acquire).
+        acquiring.cancel()
+        await asyncio.gather(acquiring, stopping, return_exceptions=True)
+        held = not acquiring.cancelled() and acquiring.exception() is None
+        if interrupted is not None:
+            if held:
+                self._slots.release()
+            raise interrupted
+        return held
 
     async def __aexit__(
         self,

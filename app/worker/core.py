@@ -10,6 +10,7 @@ request only writes the archive.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -165,14 +166,14 @@ class WorkerCore:
         calling = False
         try:
             async with bound:
-                if mark and not await self._d.store.mark_calling(job.id, owner=self._d.owner):
+                if mark and not await self._mark_calling(job):
                     return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
                 calling = True
                 started = time.monotonic()
                 completion = await self._call(job, request)
         except NotStarted:
             # Stopping while this job waited for a call slot: the row goes back untouched.
-            await self._d.store.release(job.id, owner=self._d.owner)
+            await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
             return JobResult(Outcome.RETRY, job.id, retry_after=0, reason="stopping")
         except PermanentProviderError as exc:
             return await self._fail(job, exc.code, exc.message, Outcome.FAILED)
@@ -182,13 +183,9 @@ class WorkerCore:
             # Shutdown: hand the row back so the next delivery can claim it at once, or,
             # when interrupted calls are not repeated and this one was in flight, close it.
             if mark and calling:
-                closing = self._d.store.fail(
-                    job.id,
-                    owner=self._d.owner,
-                    error_code=INTERRUPTED,
-                    error_message=INTERRUPTED_MESSAGE,
+                await asyncio.shield(
+                    self._fail(job, INTERRUPTED, INTERRUPTED_MESSAGE, Outcome.FAILED)
                 )
-                await asyncio.shield(closing)
             else:
                 await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
             raise
@@ -196,6 +193,19 @@ class WorkerCore:
         tracing.set_attributes(provider=completion.provider)
         self._d.metrics.provider_latency.labels(provider=completion.provider).observe(elapsed)
         return await self._finish(job, completion, processing_ms=int(elapsed * 1000))
+
+    async def _mark_calling(self, job: ClaimedJob) -> bool:
+        """Mark the call's start (WORKER_INTERRUPTED_CALLS=fail); False if the lease was lost.
+
+        When the database refuses the mark, the row is handed back (best effort) before
+        the error goes on: no call was made, and the next delivery need not wait out the lease.
+        """
+        try:
+            return await self._d.store.mark_calling(job.id, owner=self._d.owner)
+        except DB_WRITE_ERRORS:
+            with contextlib.suppress(*DB_WRITE_ERRORS):
+                await self._d.store.release(job.id, owner=self._d.owner)
+            raise
 
     async def _call(self, job: ClaimedJob, request: CompletionRequest) -> Completion:
         """The provider call with its retries and fallbacks (in one provider-call slot)."""

@@ -71,9 +71,13 @@ WITH c AS (
     SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::timestamptz[], $4::varchar[])
         AS c(id, now, expires, owner)
 ), prev AS (
+    -- Locked, so a mark or release committed while this waits is what it reads: the
+    -- UPDATE below re-checks its WHERE on the newest row, and this must agree with it.
     SELECT r.id, (r.status = '{RequestStatus.PROCESSING.value}'
                   AND r.call_started_at IS NOT NULL) AS interrupted
     FROM inference_requests AS r JOIN c ON c.id = r.id
+    ORDER BY r.id
+    FOR UPDATE OF r
 )
 UPDATE inference_requests AS r
 SET status = '{RequestStatus.PROCESSING.value}', lease_owner = c.owner,
@@ -85,12 +89,14 @@ WHERE r.id = c.id
        OR (r.status = '{RequestStatus.PROCESSING.value}' AND r.lease_expires_at < c.now))
 RETURNING {", ".join(f"r.{column.name}" for column in CLAIM_COLUMNS)}, prev.interrupted
 """
-# The owner's provider call starts now, for many rows: one (id, owner, now) per call.
+# The owner's provider call starts now, for many rows: one (id, owner, now) per call. Only
+# while the lease holds: past it another worker may take the row, and must see the mark.
 MARK_CALLING_MANY_SQL = f"""
 UPDATE inference_requests AS r
 SET call_started_at = c.now
 FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[]) AS c(id, owner, now)
 WHERE r.id = c.id AND r.status = '{RequestStatus.PROCESSING.value}' AND r.lease_owner = c.owner
+  AND r.lease_expires_at > c.now
 RETURNING r.id
 """
 SET_ARCHIVED = (

@@ -191,13 +191,7 @@ class JobStore:
             interrupted = row is not None and bool(row["interrupted"])
         else:
             params = {"p_id": request_id, "p_now": now, "p_owner": owner, "p_expires": expires}
-            before = select(REQUESTS.c.status, REQUESTS.c.call_started_at).where(
-                REQUESTS.c.id == request_id
-            )
-            # The row as it was, then the claim, in one transaction (SQLite: one writer).
-            async with self._engine.begin() as conn:
-                was = (await conn.execute(before.with_for_update())).first()
-                row = (await conn.execute(CLAIM, params)).mappings().first()
+            was, row = await self._claim_one(request_id, params)
             interrupted = was is not None and (
                 was.status == RequestStatus.PROCESSING and was.call_started_at is not None
             )
@@ -214,6 +208,30 @@ class JobStore:
             interrupted=interrupted,
         )
 
+    async def _claim_one(self, request_id: str, params: dict[str, Any]) -> tuple[Any, Any]:
+        """The row as it was, then ``CLAIM``, in one transaction that holds the row.
+
+        SQLite ignores FOR UPDATE and its driver only begins a transaction at the first
+        write: BEGIN IMMEDIATE takes the write lock before the read instead.
+        """
+        before = select(REQUESTS.c.status, REQUESTS.c.call_started_at).where(
+            REQUESTS.c.id == request_id
+        )
+        if self._engine.dialect.name != "sqlite":
+            async with self._engine.begin() as conn:
+                was = (await conn.execute(before.with_for_update())).first()
+                return was, (await conn.execute(CLAIM, params)).mappings().first()
+        async with self._single.connect() as conn:
+            await conn.exec_driver_sql("BEGIN IMMEDIATE")
+            try:
+                was = (await conn.execute(before)).first()
+                row = (await conn.execute(CLAIM, params)).mappings().first()
+            except BaseException:
+                await conn.exec_driver_sql("ROLLBACK")
+                raise
+            await conn.exec_driver_sql("COMMIT")
+            return was, row
+
     async def mark_calling(self, request_id: str, *, owner: str) -> bool:
         """Record that the owner's provider call starts now; False if the lease was lost.
 
@@ -223,7 +241,8 @@ class JobStore:
         now = self._clock()
         if self._pg:
             return await self._calling.submit((request_id, owner, now))
-        return await self._update(self._owned(request_id, owner), {"call_started_at": now})
+        held = and_(self._owned(request_id, owner), REQUESTS.c.lease_expires_at > now)
+        return await self._update(held, {"call_started_at": now})
 
     async def _mark_calling_rows(self, marks: list[tuple[str, str, datetime]]) -> list[bool]:
         """One ``MARK_CALLING_MANY_SQL``: whether each mark matched its owner's row."""

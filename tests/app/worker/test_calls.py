@@ -55,3 +55,51 @@ async def test_a_call_waiting_for_a_slot_when_the_worker_stops_is_not_started() 
 def test_a_limit_below_one_is_refused_with_the_value() -> None:
     with pytest.raises(ValueError, match="at least 1, got 0"):
         ProviderCalls(0)
+
+
+async def test_a_waiting_call_is_refused_at_once_on_stop_while_the_running_one_goes_on() -> None:
+    stop, hold = asyncio.Event(), asyncio.Event()
+    calls = ProviderCalls(1, stop=stop)
+
+    async def running() -> None:
+        async with calls:
+            await hold.wait()
+
+    first = asyncio.create_task(running())
+    await asyncio.sleep(0)
+
+    async def waiting() -> None:
+        async with calls:
+            raise AssertionError("a call started after the stop")
+
+    second = asyncio.create_task(waiting())
+    await asyncio.sleep(0)
+    stop.set()
+    with pytest.raises(NotStarted):
+        await asyncio.wait_for(second, timeout=1)  # not when ``first`` ends: it has not
+    assert (first.done(), calls.in_flight) == (False, 1)
+    hold.set()
+    await first
+    assert calls.in_flight == 0
+
+
+async def test_a_job_cancelled_while_waiting_for_a_slot_leaves_no_slot_taken() -> None:
+    stop, hold = asyncio.Event(), asyncio.Event()
+    calls = ProviderCalls(1, stop=stop)
+
+    async def call() -> None:
+        async with calls:
+            await hold.wait()
+
+    first = asyncio.create_task(call())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(call())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    hold.set()
+    await first
+    # The one slot is free again: the next call gets it at once.
+    async with asyncio.timeout(1), calls:
+        assert calls.in_flight == 1

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db.models import InferenceRequest, RequestStatus, Tenant
@@ -141,6 +141,39 @@ async def test_a_job_refused_a_call_slot_at_stop_is_released_not_failed(
     assert (row["status"], row["call_started_at"]) == (RequestStatus.PENDING, None)
 
 
+@pytest.mark.parametrize(
+    ("meanwhile", "interrupted"),
+    [("the old owner marks its call", True), ("the old owner releases the row", False)],
+)
+async def test_a_claim_waiting_on_the_row_lock_reads_the_row_as_committed(
+    engine: AsyncEngine, make_request: Callable[..., Any], meanwhile: str, interrupted: bool
+) -> None:
+    # READ COMMITTED: the claim's UPDATE re-checks the newest row after the lock wait; its
+    # reading of the row's previous state must be of that same row, not of its snapshot.
+    request_id, store = await make_request(), JobStore(engine)
+    assert await store.claim(request_id, owner="a", lease_seconds=60) is not None
+    releasing = not interrupted
+    if releasing:  # marked before, so the snapshot alone would say "interrupted"
+        assert await store.mark_calling(request_id, owner="a")
+    table = InferenceRequest.__table__
+    change = (
+        {"status": RequestStatus.PENDING, "lease_owner": None, "call_started_at": None}
+        if releasing
+        else {"call_started_at": datetime.now(UTC)}
+    )
+    async with engine.connect() as other:
+        transaction = await other.begin()
+        await other.execute(update(table).where(table.c.id == request_id).values(**change))
+        claim = JobStore(engine, clock=after_lease).claim(request_id, owner="b", lease_seconds=60)
+        claiming = asyncio.ensure_future(claim)
+        await asyncio.sleep(0.3)
+        assert not claiming.done(), f"{meanwhile}: the claim should wait on the row lock"
+        await transaction.commit()
+    job = await asyncio.wait_for(claiming, timeout=10)
+    assert job is not None
+    assert job.interrupted is interrupted, meanwhile
+
+
 @pytest.fixture
 async def sqlite_engine(sqlite_url: str) -> AsyncIterator[AsyncEngine]:
     engine = create_async_engine(migrate(sqlite_url))
@@ -193,3 +226,14 @@ def test_the_setting_maps_to_the_config_and_rejects_unknown_values() -> None:
     assert not WorkerConfig.from_settings(fail).repeat_interrupted_calls
     with pytest.raises(ValueError, match="'retry' or 'fail'"):
         WorkerSettings(worker_interrupted_calls="never")  # type: ignore[arg-type]
+
+
+async def test_no_mark_once_the_lease_has_lapsed(
+    engine: AsyncEngine, make_request: Callable[..., Any]
+) -> None:
+    # Past its lease another worker may take the row: a call started now could be made
+    # twice, so the mark (and with it the call) is refused.
+    request_id = await make_request()
+    assert await JobStore(engine).claim(request_id, owner="a", lease_seconds=60) is not None
+    assert not await JobStore(engine, clock=after_lease).mark_calling(request_id, owner="a")
+    assert (await row_of(engine, request_id))["call_started_at"] is None

@@ -134,6 +134,12 @@ async def test_stop_hands_back_a_claimed_job_still_waiting_for_a_call_slot(  # n
         await asyncio.sleep(0.05)
     assert set((await statuses(engine, ids)).values()) == {RequestStatus.PROCESSING}
     stop.set()
+    # Handed back at once, while the running call still has not answered.
+    for _ in range(100):  # bounded: 5 s
+        if done:
+            break
+        await asyncio.sleep(0.05)
+    assert [(r.outcome, r.reason) for r in done] == [(Outcome.RETRY, "stopping")]
     provider.gate.set()  # type: ignore[union-attr]  # the running call finishes in the grace
     await asyncio.wait_for(running, timeout=10)
 
