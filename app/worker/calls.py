@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+STOPPING = "the worker is stopping; the job was handed back before its call"
+
 
 class NotStarted(Exception):
     """The worker is stopping: the provider call was not made and the job goes back."""
@@ -27,42 +29,51 @@ class ProviderCalls:
         self._slots = asyncio.Semaphore(limit)
         self._stop = stop
         self.in_flight = 0
+        # Jobs waiting for a slot, and those refused by ``refuse_waiters_on_stop``.
+        self._waiting: set[asyncio.Task[object]] = set()
+        self._refused: set[asyncio.Task[object]] = set()
 
     async def __aenter__(self) -> None:
         stop = self._stop
-        if stop is None or not self._slots.locked():
+        if stop is not None and self._slots.locked():
+            await self._wait_for_slot()
+        else:
             await self._slots.acquire()
-        elif not await self._acquire_unless_stopped(stop):
-            raise NotStarted("the worker is stopping; the job was handed back before its call")
         if stop is not None and stop.is_set():
             self._slots.release()
-            raise NotStarted("the worker is stopping; the job was handed back before its call")
+            raise NotStarted(STOPPING)
         self.in_flight += 1
 
-    async def _acquire_unless_stopped(self, stop: asyncio.Event) -> bool:
-        """Wait for a slot or the stop, whichever comes first; True when a slot was taken.
-
-        A job waiting here at SIGTERM goes back at once, not when some call ends (calls can
-        outlast the shutdown grace). Only taken when the bound is full: two tasks per wait.
-        """
-        acquiring = asyncio.ensure_future(self._slots.acquire())
-        stopping = asyncio.ensure_future(stop.wait())
-        interrupted: BaseException | None = None
+    async def _wait_for_slot(self) -> None:
+        """Acquire, unless ``refuse_waiters_on_stop`` gives up for this job first."""
+        task = asyncio.current_task()
+        assert task is not None  # always inside a task on a running loop
+        self._waiting.add(task)
         try:
-            await asyncio.wait({acquiring, stopping}, return_when=asyncio.FIRST_COMPLETED)
-        except BaseException as exc:  # noqa: BLE001 -- the job was cancelled: re-raised below
-            interrupted = exc
-        stopping.cancel()
-        # No effect once it holds the slot; a waiter cancelled after being woken passes
-        # its slot on (asyncio.Semaphore.acquire).
-        acquiring.cancel()
-        await asyncio.gather(acquiring, stopping, return_exceptions=True)
-        held = not acquiring.cancelled() and acquiring.exception() is None
-        if interrupted is not None:
-            if held:
-                self._slots.release()
-            raise interrupted
-        return held
+            await self._slots.acquire()
+        except asyncio.CancelledError:
+            # Refused: not a cancellation of the job (unless it was cancelled as well).
+            # A waiter cancelled after being woken passes its slot on (asyncio.Semaphore).
+            if task in self._refused:
+                self._refused.discard(task)
+                if task.uncancel() == 0:
+                    raise NotStarted(STOPPING) from None
+            raise
+        finally:
+            self._waiting.discard(task)
+
+    async def refuse_waiters_on_stop(self) -> None:
+        """Run beside the jobs: once stopping, jobs waiting for a slot go back at once.
+
+        Not when some call ends: calls can outlast the shutdown grace. One task for the
+        whole poller, where racing each wait against the stop cost two tasks per job.
+        """
+        if self._stop is None:
+            return
+        await self._stop.wait()
+        for task in list(self._waiting):
+            self._refused.add(task)
+            task.cancel()
 
     async def __aexit__(
         self,

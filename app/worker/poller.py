@@ -112,6 +112,7 @@ class Poller:
         slots = SlotPool(self.held, batch=MAX_SQS_BATCH)
         deletes = DeleteBatcher(self._sqs, self._queue_url)
         lane = _Lane(ProviderCalls(self._concurrency, stop=stop), deletes, stop)
+        refusing = asyncio.create_task(lane.calls.refuse_waiters_on_stop())
         loops = [
             asyncio.create_task(self._receive_loop(slots, lane, inflight))
             for _ in range(math.ceil(self.held / MAX_SQS_BATCH))
@@ -123,6 +124,8 @@ class Poller:
                 loop.cancel()
             await asyncio.gather(*loops, return_exceptions=True)
             await self._drain(inflight)
+            refusing.cancel()
+            await asyncio.gather(refusing, return_exceptions=True)
             await deletes.aclose()
 
     async def _receive_loop(

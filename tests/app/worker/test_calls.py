@@ -29,6 +29,7 @@ async def test_never_more_than_the_limit_in_flight() -> None:
 async def test_a_call_waiting_for_a_slot_when_the_worker_stops_is_not_started() -> None:
     stop = asyncio.Event()
     calls, started = ProviderCalls(1, stop=stop), []
+    refusing = asyncio.create_task(calls.refuse_waiters_on_stop())
 
     async def call(name: str, hold: asyncio.Event) -> None:
         async with calls:
@@ -50,6 +51,7 @@ async def test_a_call_waiting_for_a_slot_when_the_worker_stops_is_not_started() 
     with pytest.raises(NotStarted):
         async with asyncio.timeout(1), calls:
             pass
+    await refusing
 
 
 def test_a_limit_below_one_is_refused_with_the_value() -> None:
@@ -60,6 +62,7 @@ def test_a_limit_below_one_is_refused_with_the_value() -> None:
 async def test_a_waiting_call_is_refused_at_once_on_stop_while_the_running_one_goes_on() -> None:
     stop, hold = asyncio.Event(), asyncio.Event()
     calls = ProviderCalls(1, stop=stop)
+    refusing = asyncio.create_task(calls.refuse_waiters_on_stop())
 
     async def running() -> None:
         async with calls:
@@ -81,11 +84,13 @@ async def test_a_waiting_call_is_refused_at_once_on_stop_while_the_running_one_g
     hold.set()
     await first
     assert calls.in_flight == 0
+    await refusing
 
 
 async def test_a_job_cancelled_while_waiting_for_a_slot_leaves_no_slot_taken() -> None:
     stop, hold = asyncio.Event(), asyncio.Event()
     calls = ProviderCalls(1, stop=stop)
+    refusing = asyncio.create_task(calls.refuse_waiters_on_stop())
 
     async def call() -> None:
         async with calls:
@@ -103,3 +108,16 @@ async def test_a_job_cancelled_while_waiting_for_a_slot_leaves_no_slot_taken() -
     # The one slot is free again: the next call gets it at once.
     async with asyncio.timeout(1), calls:
         assert calls.in_flight == 1
+    # A job cancelled from outside stays cancelled (not turned into NotStarted) on stop.
+    hold.clear()
+    first = asyncio.create_task(call())
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(call())
+    await asyncio.sleep(0)
+    waiter.cancel()
+    stop.set()
+    with pytest.raises(asyncio.CancelledError):
+        await waiter
+    hold.set()
+    await first
+    await refusing
