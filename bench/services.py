@@ -59,6 +59,11 @@ class PrivatePostgres:
     def url(self, database: str = "postgres") -> str:
         return f"postgresql+asyncpg://postgres@127.0.0.1:{self.port}/{database}"
 
+    @property
+    def pid(self) -> int:
+        """The postmaster's pid (its backends are its children)."""
+        return int((self.data_dir / "postmaster.pid").read_text().split()[0])
+
     def pg_ctl(self, action: str, *extra: str) -> None:
         options = f"-p {self.port} -k {self.data_dir.parent} -c listen_addresses=127.0.0.1"
         argv = [pg_bin("pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log), "-w"]

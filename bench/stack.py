@@ -54,6 +54,7 @@ class Stack:
     moto_port: int
     fake_port: int
     moto: Proc | None = None
+    fake: Proc | None = None
     env: dict[str, str] = field(default_factory=dict)
     gateways: list[tuple[Proc, int]] = field(default_factory=list)
     workers: list[Proc] = field(default_factory=list)
@@ -250,6 +251,7 @@ def running_stack(options: StackOptions, log_dir: Path) -> Iterator[Stack]:
             ],
         )
         stack = Stack(registry, options, pg, redis, database_url, free_port(), fake_port)
+        stack.fake = fake
         stack.start_moto()
         wait_for_port(fake_port, timeout=START_TIMEOUT, proc=fake)
         endpoint = f"http://127.0.0.1:{stack.moto_port}"

@@ -168,11 +168,16 @@ async def drive(
         moto = CpuMeter(stack.moto.pid if stack.moto else 0)
         sent, start_done = 64, await _completed(engine)
         spy = _start_spy(stack, duration, profile)
+        # The other processes on the job's path, so the bottleneck can be named.
+        fake = CpuMeter(stack.fake.pid if stack.fake else 0)
+        postgres = CpuMeter(stack.pg.pid, tree=True)
         machine = MachineMeter()
         calls_before = _provider_calls(metrics_port)
         machine.start()
         worker.start()
         moto.start()
+        fake.start()
+        postgres.start()
         deadline = time.monotonic() + duration
         while time.monotonic() < deadline:
             done = await _completed(engine)
@@ -183,6 +188,8 @@ async def drive(
         end_done = await _completed(engine)
         worker.stop()
         moto.stop()
+        fake.stop()
+        postgres.stop()
         machine.stop()
         calls, call_seconds = (
             a - b for a, b in zip(_provider_calls(metrics_port), calls_before, strict=True)
@@ -196,6 +203,8 @@ async def drive(
             "worker_cpu_ms_per_job": round(worker.ms_per(jobs), 3),
             "worker_cpu_share": round(worker.cpu_used / worker.wall_used, 3),
             "emulator_cpu_share": round(moto.cpu_used / moto.wall_used, 3),
+            "fake_provider_cpu_share": round(fake.cpu_used / fake.wall_used, 3),
+            "postgres_cpu_share": round(postgres.cpu_used / postgres.wall_used, 3),
             # Every process on the machine (PostgreSQL, fake provider, feeder, others too).
             "machine_busy_cores": round(machine.busy_cores, 2),
             "machine_stolen_cores": round(machine.stolen_cores, 2),
