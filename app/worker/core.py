@@ -10,11 +10,10 @@ request only writes the archive.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,13 +45,14 @@ ExtendVisibility = Callable[[int], Awaitable[None]]
 PERSIST_RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)
 DB_WRITE_ERRORS = STORE_ERRORS
 REQUEUE_BASE_SECONDS = 10.0
+REQUEUE_MAX_SECONDS = 900.0
+# The error of a request whose call a dead worker had in flight (WORKER_INTERRUPTED_CALLS=fail).
 INTERRUPTED = "worker_interrupted"
 INTERRUPTED_MESSAGE = (
     "a worker stopped while this request's provider call was in flight; the call was not "
     "made again so the provider is not paid twice (WORKER_INTERRUPTED_CALLS=fail): submit "
     "the prompt again"
 )
-REQUEUE_MAX_SECONDS = 900.0
 
 
 @dataclass(frozen=True)
@@ -203,7 +203,7 @@ class WorkerCore:
         try:
             return await self._d.store.mark_calling(job.id, owner=self._d.owner)
         except DB_WRITE_ERRORS:
-            with contextlib.suppress(*DB_WRITE_ERRORS):
+            with suppress(*DB_WRITE_ERRORS):
                 await self._d.store.release(job.id, owner=self._d.owner)
             raise
 
