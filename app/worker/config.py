@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.gc_tuning import DEFAULT_GEN0_THRESHOLD
 from app.providers.retry import RetryPolicy
 
 
@@ -40,6 +41,9 @@ class WorkerSettings(BaseSettings):
     # failed with worker_interrupted instead (never a second call; the client resubmits).
     # "fail" costs one more grouped statement per job (the call-start mark).
     worker_interrupted_calls: Literal["retry", "fail"] = "retry"
+    # Young objects between garbage collections once the poller has started; the start-up
+    # heap is frozen out of every collection (app/gc_tuning.py). 0 keeps CPython's defaults.
+    gc_gen0_threshold: int = Field(default=DEFAULT_GEN0_THRESHOLD, ge=0)
     provider_max_attempts: int = Field(default=3, ge=1)
     provider_backoff_base_seconds: float = Field(default=0.5, ge=0)
     provider_backoff_max_seconds: float = Field(default=20.0, ge=0)

@@ -111,12 +111,14 @@ class _SettingsRuntime:
             from app.logging import configure_logging
             from app.settings import get_settings
             from app.worker.config import get_worker_settings
-            from app.worker.runtime import build_runtime
+            from app.worker.runtime import build_runtime, tune_gc
 
-            settings = get_settings()
+            settings, worker = get_settings(), get_worker_settings()
             configure_logging(settings.log_level)
             configure_tracing(default_service=WORKER_SERVICE)
-            self._runtime = await build_runtime(settings, get_worker_settings())
+            self._runtime = await build_runtime(settings, worker)
+            # Warm invocations of this environment reuse the heap built here.
+            tune_gc(worker)
         return self._runtime
 
     async def core(self) -> WorkerCore:

@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.archive.s3 import Archiver
+from app.gc_tuning import tune_after_startup
 from app.notify import Notifier, notifier_for
 from app.providers.keys import ApiKeyResolver
 from app.providers.registry import ProviderRegistry, default_factories
@@ -163,6 +164,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     if not settings.queue_url:
         raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
     runtime = await build_runtime(settings, worker)
+    tune_gc(worker)
     metrics_server = serve_metrics(worker, runtime.core.metrics)
     stop = asyncio.Event()
     install_stop_signals(stop)
@@ -177,6 +179,17 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         if metrics_server is not None:
             metrics_server.shutdown()
         await runtime.aclose()
+
+
+def tune_gc(worker: WorkerSettings) -> None:
+    """Freeze the start-up heap out of garbage collection (GC_GEN0_THRESHOLD; 0 = off)."""
+    tuning = tune_after_startup(worker.gc_gen0_threshold)
+    if tuning is not None:
+        structlog.get_logger("app.worker").info(
+            "worker.gc_tuned",
+            frozen_objects=tuning.frozen_objects,
+            thresholds=list(tuning.thresholds),
+        )
 
 
 def new_poller(runtime: WorkerRuntime, queue_url: str, worker: WorkerSettings) -> Poller:

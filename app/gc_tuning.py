@@ -1,0 +1,56 @@
+"""Garbage-collector settings for the worker processes (the poller and the Lambda worker).
+
+Once a process has started, its heap holds a few hundred thousand objects that live until
+exit: botocore's service models and endpoint rules, the provider SDKs' pydantic schemas,
+SQLAlchemy's compiled statements. With CPython's default thresholds (700, 10, 10) the
+collector walks them again and again: measured on the poller at concurrency 64
+(docs/benchmarks.md, round 6), collections took ~15% of its CPU, and every full collection
+stops the event loop while 64 provider answers wait behind it, which alone cost ~10% of
+the Little's-law throughput. So, after start-up:
+
+- ``gc.freeze()`` moves everything alive into the permanent generation, which no
+  collection walks again. A frozen object is still freed when its last reference goes;
+  only a frozen object that later becomes part of a garbage cycle stays, and start-up
+  objects (clients, models, settings) live for the whole process anyway;
+- a higher first-generation threshold collects young objects in bigger, rarer batches.
+
+Reference cycles made while serving are still collected, just later; RSS stays flat (the
+10-minute soak in docs/benchmarks.md). ``GC_GEN0_THRESHOLD=0`` leaves CPython's defaults.
+
+The gateway does not call this: there collections are ~3% of its CPU and measured no
+difference (docs/benchmarks.md, round 6).
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import dataclass
+
+# Young objects allocated between first-generation collections (CPython's default is 700).
+DEFAULT_GEN0_THRESHOLD = 20_000
+
+
+@dataclass(frozen=True)
+class GcTuning:
+    """What ``tune_after_startup`` did, for the start-up log line."""
+
+    frozen_objects: int
+    thresholds: tuple[int, int, int]
+
+
+def tune_after_startup(gen0_threshold: int) -> GcTuning | None:
+    """Freeze the start-up heap and raise the young-generation threshold.
+
+    Call once, when the process has built its clients and is about to serve. Returns
+    None (and changes nothing) when ``gen0_threshold`` is 0.
+    """
+    if gen0_threshold < 0:
+        raise ValueError(f"gen0_threshold must be 0 (off) or positive, got {gen0_threshold}")
+    if gen0_threshold == 0:
+        return None
+    # Collect first so start-up garbage is freed rather than frozen for the process's life.
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(gen0_threshold, gen1, gen2)
+    return GcTuning(frozen_objects=gc.get_freeze_count(), thresholds=gc.get_threshold())
