@@ -24,7 +24,10 @@ difference (docs/benchmarks.md, round 6).
 from __future__ import annotations
 
 import gc
-from dataclasses import dataclass
+import time
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import Any
 
 # Young objects allocated between first-generation collections (CPython's default is 700).
 DEFAULT_GEN0_THRESHOLD = 20_000
@@ -54,3 +57,35 @@ def tune_after_startup(gen0_threshold: int) -> GcTuning | None:
     _, gen1, gen2 = gc.get_threshold()
     gc.set_threshold(gen0_threshold, gen1, gen2)
     return GcTuning(frozen_objects=gc.get_freeze_count(), thresholds=gc.get_threshold())
+
+
+@dataclass
+class GcPauses:
+    """Time the collector stopped the process, per generation, from ``gc.callbacks``.
+
+    Plain counters, read at scrape time (app/worker/metrics.py): a collection can start
+    inside any allocation, including one made while a metrics lock is held, so the
+    callback itself must take no lock.
+    """
+
+    seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    collections: list[int] = field(default_factory=lambda: [0, 0, 0])
+    _started: float = field(default=0.0, init=False, repr=False)
+
+    def _callback(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+            return
+        generation = info["generation"]
+        self.seconds[generation] += time.perf_counter() - self._started
+        self.collections[generation] += 1
+
+    def start(self) -> None:
+        """Begin timing collections (idempotent)."""
+        if self._callback not in gc.callbacks:
+            gc.callbacks.append(self._callback)
+
+    def stop(self) -> None:
+        """Stop timing collections."""
+        with suppress(ValueError):
+            gc.callbacks.remove(self._callback)

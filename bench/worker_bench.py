@@ -60,10 +60,11 @@ async def _clients(stack: Stack) -> tuple[Any, Any, Any]:
     return exits, engine, sqs
 
 
-def _provider_calls(metrics_port: int | None) -> tuple[float, float]:
-    """(count, total seconds) of provider calls so far, from the worker's /metrics."""
+def _worker_counters(metrics_port: int | None) -> dict[str, float]:
+    """Provider calls (count, seconds) and GC pauses (seconds) so far, from /metrics."""
+    counters = {"calls": 0.0, "call_seconds": 0.0, "gc_seconds": 0.0, "gc_collections": 0.0}
     if metrics_port is None:
-        return 0.0, 0.0
+        return counters
     import urllib.request
 
     from prometheus_client.parser import text_string_to_metric_families
@@ -71,15 +72,17 @@ def _provider_calls(metrics_port: int | None) -> tuple[float, float]:
     url = f"http://127.0.0.1:{metrics_port}/metrics"
     with urllib.request.urlopen(url, timeout=5) as response:
         text = response.read().decode()
-    count = total = 0.0
+    names = {
+        "agatha_worker_provider_latency_seconds_count": "calls",
+        "agatha_worker_provider_latency_seconds_sum": "call_seconds",
+        "agatha_worker_gc_pause_seconds_total": "gc_seconds",
+        "agatha_worker_gc_collections_total": "gc_collections",
+    }
     for family in text_string_to_metric_families(text):
-        if family.name == "agatha_worker_provider_latency_seconds":
-            for sample in family.samples:
-                if sample.name.endswith("_count"):
-                    count += sample.value
-                elif sample.name.endswith("_sum"):
-                    total += sample.value
-    return count, total
+        for sample in family.samples:
+            if sample.name in names:
+                counters[names[sample.name]] += sample.value
+    return counters
 
 
 async def _completed(engine: Any) -> int:
@@ -172,7 +175,7 @@ async def drive(
         fake = CpuMeter(stack.fake.pid if stack.fake else 0)
         postgres = CpuMeter(stack.pg.pid, tree=True)
         machine = MachineMeter()
-        calls_before = _provider_calls(metrics_port)
+        counters_before = _worker_counters(metrics_port)
         machine.start()
         worker.start()
         moto.start()
@@ -191,9 +194,9 @@ async def drive(
         fake.stop()
         postgres.stop()
         machine.stop()
-        calls, call_seconds = (
-            a - b for a, b in zip(_provider_calls(metrics_port), calls_before, strict=True)
-        )
+        counters_after = _worker_counters(metrics_port)
+        delta = {name: counters_after[name] - counters_before[name] for name in counters_after}
+        calls, call_seconds = delta["calls"], delta["call_seconds"]
         jobs = end_done - start_done
         split = _split(spy, profile, worker.ms_per(jobs))
         return split | {
@@ -211,6 +214,11 @@ async def drive(
             "machine_cores": os.cpu_count(),
             # As the worker timed them: the fake's latency plus HTTP and event-loop waits.
             "provider_call_ms_mean": round(call_seconds / calls * 1000, 1) if calls else None,
+            # Garbage-collection pauses in the worker (GC_GEN0_THRESHOLD, app/gc_tuning.py).
+            "gc_pause_share_of_worker_cpu": round(delta["gc_seconds"] / worker.cpu_used, 4)
+            if worker.cpu_used
+            else None,
+            "gc_collections_per_second": round(delta["gc_collections"] / worker.wall_used, 1),
             "statuses_at_end": await status_counts(engine),
         }
 

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from app.gc_tuning import GcPauses
 
 LATENCY_BUCKETS = (0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120)
 LAG_BUCKETS = (0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600)
 
 
 class WorkerMetrics:
-    """processed/failed/retried counters, provider latency and queue lag histograms."""
+    """processed/failed/retried counters, provider latency and queue lag histograms.
+
+    ``gc_pauses`` counts garbage-collection pauses once started (the poller starts it).
+    """
 
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
@@ -44,8 +53,34 @@ class WorkerMetrics:
             buckets=LAG_BUCKETS,
             registry=self.registry,
         )
+        self.gc_pauses = GcPauses()
+        self.registry.register(GcPauseCollector(self.gc_pauses))
 
     def count(self, name: str, **labels: str) -> float:
         """Current value of a counter sample (tests and the status command read it)."""
         value = self.registry.get_sample_value(f"{name}_total", labels)
         return value or 0.0
+
+
+class GcPauseCollector(Collector):
+    """Exposes ``GcPauses`` (seconds and collections per generation) at scrape time."""
+
+    def __init__(self, pauses: GcPauses) -> None:
+        self._pauses = pauses
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        seconds = CounterMetricFamily(
+            "agatha_worker_gc_pause_seconds",
+            "Time the garbage collector stopped the worker process, by generation",
+            labels=["generation"],
+        )
+        collections = CounterMetricFamily(
+            "agatha_worker_gc_collections",
+            "Garbage collections in the worker process, by generation",
+            labels=["generation"],
+        )
+        for generation in range(3):
+            seconds.add_metric([str(generation)], self._pauses.seconds[generation])
+            collections.add_metric([str(generation)], self._pauses.collections[generation])
+        yield seconds
+        yield collections

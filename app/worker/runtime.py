@@ -165,6 +165,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
     runtime = await build_runtime(settings, worker)
     tune_gc(worker)
+    runtime.core.metrics.gc_pauses.start()
     metrics_server = serve_metrics(worker, runtime.core.metrics)
     stop = asyncio.Event()
     install_stop_signals(stop)
@@ -176,6 +177,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         await poller.run(stop)
     finally:
         reaper.cancel()
+        runtime.core.metrics.gc_pauses.stop()
         if metrics_server is not None:
             metrics_server.shutdown()
         await runtime.aclose()

@@ -10,8 +10,9 @@ import pytest
 from pydantic import ValidationError
 from structlog.testing import capture_logs
 
-from app.gc_tuning import DEFAULT_GEN0_THRESHOLD, tune_after_startup
+from app.gc_tuning import DEFAULT_GEN0_THRESHOLD, GcPauses, tune_after_startup
 from app.worker.config import WorkerSettings
+from app.worker.metrics import WorkerMetrics
 from app.worker.runtime import tune_gc
 
 
@@ -100,3 +101,33 @@ def test_tune_gc_off_logs_nothing() -> None:
 
     assert gc.get_threshold() == before
     assert not [e for e in logs if e["event"] == "worker.gc_tuned"]
+
+
+def test_gc_pauses_time_each_collection_while_started() -> None:
+    pauses = GcPauses()
+    pauses.start()
+    pauses.start()  # idempotent: one callback, not two
+    try:
+        gc.collect()
+        assert pauses.collections[2] == 1
+        assert pauses.seconds[2] > 0
+    finally:
+        pauses.stop()
+    gc.collect()
+    assert pauses.collections[2] == 1
+    assert pauses._callback not in gc.callbacks
+
+
+def test_worker_metrics_expose_gc_pauses_by_generation() -> None:
+    metrics = WorkerMetrics()
+    metrics.gc_pauses.start()
+    try:
+        gc.collect()
+    finally:
+        metrics.gc_pauses.stop()
+
+    labels = {"generation": "2"}
+    seconds = metrics.registry.get_sample_value("agatha_worker_gc_pause_seconds_total", labels)
+    count = metrics.registry.get_sample_value("agatha_worker_gc_collections_total", labels)
+    assert count == 1
+    assert seconds is not None and seconds == metrics.gc_pauses.seconds[2] > 0
