@@ -1,12 +1,11 @@
 """Garbage-collector settings for the worker processes (the poller and the Lambda worker).
 
 Once a process has started, its heap holds a few hundred thousand objects that live until
-exit: botocore's service models and endpoint rules, the provider SDKs' pydantic schemas,
-SQLAlchemy's compiled statements. With CPython's default thresholds (700, 10, 10) the
-collector walks them again and again: measured on the poller at concurrency 64
-(docs/benchmarks.md, round 6), collections took ~15% of its CPU, and every full collection
-stops the event loop while 64 provider answers wait behind it, which alone cost ~10% of
-the Little's-law throughput. So, after start-up:
+exit: botocore's service models and endpoint rules, the provider SDKs' modules and
+pydantic schemas (imported before the freeze: ``ProviderRegistry.import_adapters``). With
+CPython's default thresholds (700, 10, 10) the collector ran ~50 to 70 times a second on
+the poller at concurrency 64, and each full collection walked all of them while the event
+loop and 64 provider answers waited (docs/benchmarks.md, round 6). So, after start-up:
 
 - ``gc.freeze()`` moves everything alive into the permanent generation, which no
   collection walks again. A frozen object is still freed when its last reference goes;
@@ -61,23 +60,31 @@ def tune_after_startup(gen0_threshold: int) -> GcTuning | None:
 
 @dataclass
 class GcPauses:
-    """Time the collector stopped the process, per generation, from ``gc.callbacks``.
+    """Time spent in the collector, per generation, from ``gc.callbacks``.
 
-    Plain counters, read at scrape time (app/worker/metrics.py): a collection can start
-    inside any allocation, including one made while a metrics lock is held, so the
-    callback itself must take no lock.
+    ``seconds`` is wall time (how long the event loop stood still), ``cpu_seconds`` the
+    collecting thread's CPU time (the wall figure also counts time the process was not
+    scheduled). Plain counters, read at scrape time (app/worker/metrics.py): a collection
+    can start inside any allocation, including one made while a metrics lock is held, so
+    the callback itself must take no lock.
     """
 
     seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
+    cpu_seconds: list[float] = field(default_factory=lambda: [0.0, 0.0, 0.0])
     collections: list[int] = field(default_factory=lambda: [0, 0, 0])
-    _started: float = field(default=0.0, init=False, repr=False)
+    _started: tuple[float, float] | None = field(default=None, init=False, repr=False)
 
     def _callback(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
-            self._started = time.perf_counter()
+            self._started = (time.perf_counter(), time.thread_time())
             return
+        if self._started is None:
+            return  # registered while a collection was running: no start to measure from
+        wall, cpu = self._started
+        self._started = None
         generation = info["generation"]
-        self.seconds[generation] += time.perf_counter() - self._started
+        self.seconds[generation] += time.perf_counter() - wall
+        self.cpu_seconds[generation] += time.thread_time() - cpu
         self.collections[generation] += 1
 
     def start(self) -> None:

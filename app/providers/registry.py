@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Awaitable, Callable, Mapping
 
 from app.providers.base import Provider
@@ -10,6 +11,14 @@ from app.providers.keys import ApiKeyResolver
 from app.providers.local import LocalProvider
 
 ProviderFactory = Callable[[], Awaitable[Provider]]
+
+# The module of each SDK adapter; ``default_factories`` imports it on the first call.
+ADAPTER_MODULES = {
+    "openai": "app.providers.openai",
+    "anthropic": "app.providers.anthropic",
+    "together": "app.providers.together",
+    "google": "app.providers.google",
+}
 
 
 class ProviderRegistry:
@@ -32,6 +41,20 @@ class ProviderRegistry:
                 provider=name or "none",
             )
         return name
+
+    def import_adapters(self) -> list[str]:
+        """Import the SDK adapters the catalogue routes to, without building a client.
+
+        The poller calls it before freezing its start-up heap (app/gc_tuning.py), so the
+        SDKs' modules and models land in the frozen set rather than with the first job.
+        """
+        names = sorted(
+            {name for name in self._catalogue.values() if name in self._factories}
+            & ADAPTER_MODULES.keys()
+        )
+        for name in names:
+            importlib.import_module(ADAPTER_MODULES[name])
+        return names
 
     async def for_model(self, model: str) -> Provider:
         """The adapter serving ``model``."""

@@ -88,6 +88,10 @@ class WorkerCore:
     def config(self) -> WorkerConfig:
         return self._d.config
 
+    @property
+    def registry(self) -> ProviderRegistry:
+        return self._d.registry
+
     async def process(
         self,
         message: JobMessage,

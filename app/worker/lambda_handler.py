@@ -116,9 +116,10 @@ class _SettingsRuntime:
             settings, worker = get_settings(), get_worker_settings()
             configure_logging(settings.log_level)
             configure_tracing(default_service=WORKER_SERVICE)
-            self._runtime = await build_runtime(settings, worker)
+            runtime = await build_runtime(settings, worker)
             # Warm invocations of this environment reuse the heap built here.
-            tune_gc(worker)
+            tune_gc(runtime, worker)
+            self._runtime = runtime
         return self._runtime
 
     async def core(self) -> WorkerCore:

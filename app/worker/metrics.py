@@ -63,24 +63,32 @@ class WorkerMetrics:
 
 
 class GcPauseCollector(Collector):
-    """Exposes ``GcPauses`` (seconds and collections per generation) at scrape time."""
+    """Exposes ``GcPauses`` (wall and CPU seconds, collections, per generation) at scrape time."""
 
     def __init__(self, pauses: GcPauses) -> None:
         self._pauses = pauses
 
     def collect(self) -> Iterator[CounterMetricFamily]:
-        seconds = CounterMetricFamily(
-            "agatha_worker_gc_pause_seconds",
-            "Time the garbage collector stopped the worker process, by generation",
-            labels=["generation"],
+        pauses = self._pauses
+        families = (
+            (
+                "agatha_worker_gc_pause_seconds",
+                "Wall time the garbage collector stopped the worker process, by generation",
+                pauses.seconds,
+            ),
+            (
+                "agatha_worker_gc_cpu_seconds",
+                "CPU time the worker process spent collecting garbage, by generation",
+                pauses.cpu_seconds,
+            ),
+            (
+                "agatha_worker_gc_collections",
+                "Garbage collections in the worker process, by generation",
+                pauses.collections,
+            ),
         )
-        collections = CounterMetricFamily(
-            "agatha_worker_gc_collections",
-            "Garbage collections in the worker process, by generation",
-            labels=["generation"],
-        )
-        for generation in range(3):
-            seconds.add_metric([str(generation)], self._pauses.seconds[generation])
-            collections.add_metric([str(generation)], self._pauses.collections[generation])
-        yield seconds
-        yield collections
+        for name, documentation, values in families:
+            family = CounterMetricFamily(name, documentation, labels=["generation"])
+            for generation, value in enumerate(values):
+                family.add_metric([str(generation)], value)
+            yield family

@@ -164,33 +164,41 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     if not settings.queue_url:
         raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
     runtime = await build_runtime(settings, worker)
-    tune_gc(worker)
-    runtime.core.metrics.gc_pauses.start()
-    metrics_server = serve_metrics(worker, runtime.core.metrics)
+    tune_gc(runtime, worker)
+    metrics = runtime.core.metrics
+    metrics.gc_pauses.start()
+    metrics_server = None
     stop = asyncio.Event()
-    install_stop_signals(stop)
-    poller = new_poller(runtime, settings.queue_url, worker)
     reaper = asyncio.create_task(
         reap_periodically(runtime, interval=worker.worker_reap_interval_seconds, stop=stop)
     )
     try:
-        await poller.run(stop)
+        metrics_server = serve_metrics(worker, metrics)
+        install_stop_signals(stop)
+        await new_poller(runtime, settings.queue_url, worker).run(stop)
     finally:
         reaper.cancel()
-        runtime.core.metrics.gc_pauses.stop()
+        metrics.gc_pauses.stop()
         if metrics_server is not None:
             metrics_server.shutdown()
         await runtime.aclose()
 
 
-def tune_gc(worker: WorkerSettings) -> None:
-    """Freeze the start-up heap out of garbage collection (GC_GEN0_THRESHOLD; 0 = off)."""
+def tune_gc(runtime: WorkerRuntime, worker: WorkerSettings) -> None:
+    """Freeze the start-up heap out of garbage collection (GC_GEN0_THRESHOLD; 0 = off).
+
+    The SDK adapters the catalogue routes to are imported first, so they are frozen too.
+    """
+    if worker.gc_gen0_threshold == 0:
+        return
+    adapters = runtime.core.registry.import_adapters()
     tuning = tune_after_startup(worker.gc_gen0_threshold)
     if tuning is not None:
         structlog.get_logger("app.worker").info(
             "worker.gc_tuned",
             frozen_objects=tuning.frozen_objects,
             thresholds=list(tuning.thresholds),
+            adapters=adapters,
         )
 
 

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import gc
+import json
+import sys
 import weakref
 from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
-from structlog.testing import capture_logs
 
 from app.gc_tuning import DEFAULT_GEN0_THRESHOLD, GcPauses, tune_after_startup
+from app.logging import configure_logging
+from app.providers.registry import ProviderRegistry
 from app.worker.config import WorkerSettings
 from app.worker.metrics import WorkerMetrics
 from app.worker.runtime import tune_gc
@@ -33,9 +38,12 @@ def test_tuning_freezes_live_objects_and_raises_the_young_threshold() -> None:
 
     assert tuning is not None
     assert gc.get_threshold() == (12_345, gen1, gen2) == tuning.thresholds
-    # Everything alive (this test's objects included) now sits outside every collection.
+    # Everything alive (this test's objects included) now sits outside every collection,
+    # and gc.get_objects() lists only what collections still walk.
     assert tuning.frozen_objects == gc.get_freeze_count() > 1000
-    assert gc.is_tracked(survivor) and survivor["kept"]
+    assert not any(obj is survivor for obj in gc.get_objects())
+    gc.unfreeze()
+    assert any(obj is survivor for obj in gc.get_objects())
 
 
 class _Node:
@@ -84,40 +92,100 @@ def test_worker_setting_defaults_and_validation(monkeypatch: pytest.MonkeyPatch)
         WorkerSettings()
 
 
-def test_tune_gc_applies_the_worker_setting_and_logs_it() -> None:
-    with capture_logs() as logs:
-        tune_gc(WorkerSettings(gc_gen0_threshold=30_000))
+def _factories(*names: str) -> dict[str, Any]:
+    """Factories that must never run: import_adapters builds no client."""
+
+    async def never() -> Any:
+        raise AssertionError("import_adapters must not build a provider")
+
+    return dict.fromkeys(names, never)
+
+
+def _runtime() -> Any:
+    """Just enough of a WorkerRuntime for tune_gc: its core's provider registry."""
+    registry = ProviderRegistry(
+        catalogue={"gpt-4o-mini": "openai", "local-echo": "local"},
+        factories=_factories("openai", "local"),
+    )
+    return SimpleNamespace(core=SimpleNamespace(registry=registry))
+
+
+def test_tune_gc_imports_the_catalogued_adapters_freezes_and_logs(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
+    tune_gc(_runtime(), WorkerSettings(gc_gen0_threshold=30_000))
 
     assert gc.get_threshold()[0] == 30_000
-    [event] = [e for e in logs if e["event"] == "worker.gc_tuned"]
+    # The adapter module (and the SDK it imports) was imported before the freeze.
+    adapter = sys.modules["app.providers.openai"]
+    assert not any(obj is adapter.__dict__ for obj in gc.get_objects())
+    events = [json.loads(line) for line in capsys.readouterr().err.splitlines()]
+    [event] = [e for e in events if e["event"] == "worker.gc_tuned"]
     assert event["thresholds"][0] == 30_000
+    assert event["adapters"] == ["openai"]
     assert event["frozen_objects"] > 1000
 
 
-def test_tune_gc_off_logs_nothing() -> None:
+def test_tune_gc_off_changes_nothing_and_logs_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging("INFO")
     before = gc.get_threshold()
-    with capture_logs() as logs:
-        tune_gc(WorkerSettings(gc_gen0_threshold=0))
+
+    tune_gc(_runtime(), WorkerSettings(gc_gen0_threshold=0))
 
     assert gc.get_threshold() == before
-    assert not [e for e in logs if e["event"] == "worker.gc_tuned"]
+    assert gc.get_freeze_count() == 0
+    assert "worker.gc_tuned" not in capsys.readouterr().err
 
 
+def test_registry_imports_only_catalogued_sdk_adapters() -> None:
+    registry = ProviderRegistry(
+        catalogue={"claude": "anthropic", "gpt": "openai", "echo": "local", "x": "unknown"},
+        factories=_factories("anthropic", "openai", "local"),
+    )
+
+    assert registry.import_adapters() == ["anthropic", "openai"]
+    assert "app.providers.anthropic" in sys.modules
+
+
+@pytest.fixture
+def no_automatic_collections() -> Iterator[None]:
+    """Only the test's own gc.collect() runs (it still fires the callbacks)."""
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+@pytest.mark.usefixtures("no_automatic_collections")
 def test_gc_pauses_time_each_collection_while_started() -> None:
     pauses = GcPauses()
     pauses.start()
     pauses.start()  # idempotent: one callback, not two
     try:
         gc.collect()
-        assert pauses.collections[2] == 1
+        assert pauses.collections == [0, 0, 1]
         assert pauses.seconds[2] > 0
+        assert 0 <= pauses.cpu_seconds[2] <= pauses.seconds[2] + 0.01
     finally:
         pauses.stop()
     gc.collect()
-    assert pauses.collections[2] == 1
+    assert pauses.collections == [0, 0, 1]
     assert pauses._callback not in gc.callbacks
 
 
+def test_a_stop_without_its_start_is_ignored() -> None:
+    pauses = GcPauses()
+    # As when the callback is registered while another thread's collection runs.
+    pauses._callback("stop", {"generation": 2, "collected": 0, "uncollectable": 0})
+    assert pauses.collections == [0, 0, 0]
+    assert pauses.seconds == [0.0, 0.0, 0.0]
+
+
+@pytest.mark.usefixtures("no_automatic_collections")
 def test_worker_metrics_expose_gc_pauses_by_generation() -> None:
     metrics = WorkerMetrics()
     metrics.gc_pauses.start()
@@ -127,7 +195,10 @@ def test_worker_metrics_expose_gc_pauses_by_generation() -> None:
         metrics.gc_pauses.stop()
 
     labels = {"generation": "2"}
-    seconds = metrics.registry.get_sample_value("agatha_worker_gc_pause_seconds_total", labels)
-    count = metrics.registry.get_sample_value("agatha_worker_gc_collections_total", labels)
-    assert count == 1
+    sample = metrics.registry.get_sample_value
+    assert sample("agatha_worker_gc_collections_total", labels) == 1
+    assert sample("agatha_worker_gc_collections_total", {"generation": "0"}) == 0
+    seconds = sample("agatha_worker_gc_pause_seconds_total", labels)
     assert seconds is not None and seconds == metrics.gc_pauses.seconds[2] > 0
+    cpu = sample("agatha_worker_gc_cpu_seconds_total", labels)
+    assert cpu == metrics.gc_pauses.cpu_seconds[2]
