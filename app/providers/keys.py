@@ -82,6 +82,11 @@ class ApiKeyResolver:
             arns[provider] = getattr(settings, f"{provider}_secret_arn", None)
         return cls(env_keys=env_keys, secret_arns=arns, read_secret=read_secret)
 
+    def configured(self) -> list[str]:
+        """Providers with a key override or a secret ARN set (their key may still be bad)."""
+        names = set(self._secret_arns) | set(self._env_keys)
+        return sorted(n for n in names if self._env_keys.get(n) or self._secret_arns.get(n))
+
     async def get(self, provider: str) -> str:
         """The API key for ``provider``; InvalidCredentials names what to set when none is."""
         if provider in self._cache:

@@ -164,7 +164,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     if not settings.queue_url:
         raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
     runtime = await build_runtime(settings, worker)
-    tune_gc(runtime, worker)
+    tune_gc(runtime, settings, worker)
     metrics = runtime.core.metrics
     metrics.gc_pauses.start()
     metrics_server = None
@@ -184,14 +184,16 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         await runtime.aclose()
 
 
-def tune_gc(runtime: WorkerRuntime, worker: WorkerSettings) -> None:
+def tune_gc(runtime: WorkerRuntime, settings: Settings, worker: WorkerSettings) -> None:
     """Freeze the start-up heap out of garbage collection (GC_GEN0_THRESHOLD; 0 = off).
 
-    The SDK adapters the catalogue routes to are imported first, so they are frozen too.
+    First the SDK adapters that the catalogue routes to and that have a key configured
+    are imported, so they are frozen too.
     """
     if worker.gc_gen0_threshold == 0:
         return
-    adapters = runtime.core.registry.import_adapters()
+    keyed = ApiKeyResolver.from_settings(settings).configured()
+    adapters = runtime.core.registry.import_adapters(keyed)
     tuning = tune_after_startup(worker.gc_gen0_threshold)
     if tuning is not None:
         structlog.get_logger("app.worker").info(

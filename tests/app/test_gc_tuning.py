@@ -15,10 +15,19 @@ from pydantic import ValidationError
 
 from app.gc_tuning import DEFAULT_GEN0_THRESHOLD, GcPauses, tune_after_startup
 from app.logging import configure_logging
+from app.providers.keys import ApiKeyResolver
 from app.providers.registry import ProviderRegistry
+from app.settings import Settings
 from app.worker.config import WorkerSettings
 from app.worker.metrics import WorkerMetrics
 from app.worker.runtime import tune_gc
+
+
+@pytest.fixture(autouse=True)
+def no_provider_keys_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for provider in ("OPENAI", "ANTHROPIC", "TOGETHER", "GOOGLE"):
+        monkeypatch.delenv(f"{provider}_API_KEY", raising=False)
+        monkeypatch.delenv(f"{provider}_SECRET_ARN", raising=False)
 
 
 @pytest.fixture(autouse=True)
@@ -114,7 +123,8 @@ def test_tune_gc_imports_the_catalogued_adapters_freezes_and_logs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("INFO")
-    tune_gc(_runtime(), WorkerSettings(gc_gen0_threshold=30_000))
+    settings = Settings(openai_api_key="sk-test-key")
+    tune_gc(_runtime(), settings, WorkerSettings(gc_gen0_threshold=30_000))
 
     assert gc.get_threshold()[0] == 30_000
     # The adapter module (and the SDK it imports) was imported before the freeze.
@@ -133,21 +143,31 @@ def test_tune_gc_off_changes_nothing_and_logs_nothing(
     configure_logging("INFO")
     before = gc.get_threshold()
 
-    tune_gc(_runtime(), WorkerSettings(gc_gen0_threshold=0))
+    tune_gc(_runtime(), Settings(), WorkerSettings(gc_gen0_threshold=0))
 
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
     assert "worker.gc_tuned" not in capsys.readouterr().err
 
 
-def test_registry_imports_only_catalogued_sdk_adapters() -> None:
+def test_registry_imports_only_catalogued_keyed_sdk_adapters() -> None:
     registry = ProviderRegistry(
         catalogue={"claude": "anthropic", "gpt": "openai", "echo": "local", "x": "unknown"},
-        factories=_factories("anthropic", "openai", "local"),
+        factories=_factories("anthropic", "openai", "local", "google"),
     )
 
-    assert registry.import_adapters() == ["anthropic", "openai"]
+    keyed = ["anthropic", "openai", "google", "local", "unknown"]
+    assert registry.import_adapters(keyed) == ["anthropic", "openai"]
     assert "app.providers.anthropic" in sys.modules
+    assert registry.import_adapters(["google"]) == []  # keyed but no model routes to it
+
+
+def test_key_resolver_lists_providers_with_a_key_or_secret_configured() -> None:
+    settings = Settings(
+        openai_api_key="sk-test-key",
+        together_secret_arn="arn:aws:secretsmanager:us-east-1:1:secret:t",
+    )
+    assert ApiKeyResolver.from_settings(settings).configured() == ["openai", "together"]
 
 
 @pytest.fixture
