@@ -118,7 +118,7 @@ class _SettingsRuntime:
             configure_tracing(default_service=WORKER_SERVICE)
             runtime = await build_runtime(settings, worker)
             # Warm invocations of this environment reuse the heap built here.
-            tune_gc(runtime, settings, worker)
+            tune_gc(runtime, worker)
             self._runtime = runtime
         return self._runtime
 

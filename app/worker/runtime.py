@@ -15,7 +15,7 @@ import socket
 import uuid
 from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -59,6 +59,8 @@ class WorkerRuntime:
     stack: AsyncExitStack
     engine: AsyncEngine
     reap_policy: ReapPolicy
+    # Providers with a key configured (their SDK adapters are imported before the freeze).
+    keyed_providers: list[str] = field(default_factory=list)
 
     async def aclose(self) -> None:
         await self.stack.aclose()
@@ -121,11 +123,10 @@ async def build_runtime(
     # Receives long-poll for up to worker_poll_wait_seconds: the read timeout must outlast it.
     sqs_kwargs = client_kwargs(settings, read_timeout=worker.worker_poll_wait_seconds + 10)
     sqs = await stack.enter_async_context(session.create_client("sqs", **sqs_kwargs))
+    keys = ApiKeyResolver.from_settings(settings)
     registry = ProviderRegistry(
         catalogue=settings.model_catalogue,
-        factories=default_factories(
-            keys=ApiKeyResolver.from_settings(settings), base_urls=worker.base_urls()
-        ),
+        factories=default_factories(keys=keys, base_urls=worker.base_urls()),
     )
     stack.push_async_callback(registry.aclose)
     if notifier is None:
@@ -156,6 +157,7 @@ async def build_runtime(
         stack=stack,
         engine=engine,
         reap_policy=reap_policy(attributes, worker, receives),
+        keyed_providers=keys.configured(),
     )
 
 
@@ -164,7 +166,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
     if not settings.queue_url:
         raise WorkerMisconfigured("QUEUE_URL is not set; the poller needs the job queue URL")
     runtime = await build_runtime(settings, worker)
-    tune_gc(runtime, settings, worker)
+    tune_gc(runtime, worker)
     metrics = runtime.core.metrics
     metrics.gc_pauses.start()
     metrics_server = None
@@ -184,7 +186,7 @@ async def run_poller(settings: Settings, worker: WorkerSettings) -> None:
         await runtime.aclose()
 
 
-def tune_gc(runtime: WorkerRuntime, settings: Settings, worker: WorkerSettings) -> None:
+def tune_gc(runtime: WorkerRuntime, worker: WorkerSettings) -> None:
     """Freeze the start-up heap out of garbage collection (GC_GEN0_THRESHOLD; 0 = off).
 
     First the SDK adapters that the catalogue routes to and that have a key configured
@@ -192,8 +194,7 @@ def tune_gc(runtime: WorkerRuntime, settings: Settings, worker: WorkerSettings) 
     """
     if worker.gc_gen0_threshold == 0:
         return
-    keyed = ApiKeyResolver.from_settings(settings).configured()
-    adapters = runtime.core.registry.import_adapters(keyed)
+    adapters = runtime.core.registry.import_adapters(runtime.keyed_providers)
     tuning = tune_after_startup(worker.gc_gen0_threshold)
     if tuning is not None:
         structlog.get_logger("app.worker").info(

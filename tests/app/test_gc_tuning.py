@@ -110,21 +110,21 @@ def _factories(*names: str) -> dict[str, Any]:
     return dict.fromkeys(names, never)
 
 
-def _runtime() -> Any:
-    """Just enough of a WorkerRuntime for tune_gc: its core's provider registry."""
+def _runtime(*keyed: str) -> Any:
+    """Just enough of a WorkerRuntime for tune_gc: the registry and the keyed providers."""
     registry = ProviderRegistry(
         catalogue={"gpt-4o-mini": "openai", "local-echo": "local"},
-        factories=_factories("openai", "local"),
+        factories=_factories("openai", "anthropic", "local"),
     )
-    return SimpleNamespace(core=SimpleNamespace(registry=registry))
+    return SimpleNamespace(core=SimpleNamespace(registry=registry), keyed_providers=list(keyed))
 
 
 def test_tune_gc_imports_the_catalogued_adapters_freezes_and_logs(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     configure_logging("INFO")
-    settings = Settings(openai_api_key="sk-test-key")
-    tune_gc(_runtime(), settings, WorkerSettings(gc_gen0_threshold=30_000))
+    # anthropic has a key but no model routes to it: its SDK stays unloaded.
+    tune_gc(_runtime("anthropic", "openai"), WorkerSettings(gc_gen0_threshold=30_000))
 
     assert gc.get_threshold()[0] == 30_000
     # The adapter module (and the SDK it imports) was imported before the freeze.
@@ -143,7 +143,7 @@ def test_tune_gc_off_changes_nothing_and_logs_nothing(
     configure_logging("INFO")
     before = gc.get_threshold()
 
-    tune_gc(_runtime(), Settings(), WorkerSettings(gc_gen0_threshold=0))
+    tune_gc(_runtime("openai"), WorkerSettings(gc_gen0_threshold=0))
 
     assert gc.get_threshold() == before
     assert gc.get_freeze_count() == 0
