@@ -57,6 +57,9 @@ class WorkerSettings(BaseSettings):
     worker_metrics_address: str = "127.0.0.1"
     model_fallbacks: dict[str, list[str]] = Field(default_factory=dict)
     archive_kms_key_id: str | None = None
+    # Archive puts signed by botocore and sent over aiohttp (app/archive/signed_put.py), at
+    # half the CPU of the S3 client's; false sends every put through the client.
+    archive_signed_put: bool = True
     openai_base_url: str | None = None
     anthropic_base_url: str | None = None
     together_base_url: str | None = None

@@ -92,6 +92,10 @@ class WorkerCore:
     def registry(self) -> ProviderRegistry:
         return self._d.registry
 
+    @property
+    def archiver(self) -> Archiver | None:
+        return self._d.archiver
+
     async def process(
         self,
         message: JobMessage,

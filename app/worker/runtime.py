@@ -25,6 +25,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.archive.s3 import Archiver
+from app.archive.signed_put import open_signed_put
 from app.gc_tuning import tune_after_startup
 from app.notify import Notifier, notifier_for
 from app.providers.keys import ApiKeyResolver
@@ -119,7 +120,8 @@ async def build_runtime(
     )
     stack.push_async_callback(engine.dispose)
     session = aio_session()
-    s3 = await stack.enter_async_context(session.create_client("s3", **client_kwargs(settings)))
+    s3_kwargs = client_kwargs(settings)
+    s3 = await stack.enter_async_context(session.create_client("s3", **s3_kwargs))
     # Receives long-poll for up to worker_poll_wait_seconds: the read timeout must outlast it.
     sqs_kwargs = client_kwargs(settings, read_timeout=worker.worker_poll_wait_seconds + 10)
     sqs = await stack.enter_async_context(session.create_client("sqs", **sqs_kwargs))
@@ -137,8 +139,20 @@ async def build_runtime(
     receives = max_receive_count(attributes, config.max_receive_count)
     archiver = None
     if settings.archive_bucket:
+        signed_put = None
+        if worker.archive_signed_put:
+            signed_put = await open_signed_put(
+                stack,
+                session=session,
+                s3_client=s3,
+                client_kwargs=s3_kwargs,
+                bucket=settings.archive_bucket,
+            )
         archiver = Archiver(
-            s3_client=s3, bucket=settings.archive_bucket, kms_key_id=worker.archive_kms_key_id
+            s3_client=s3,
+            bucket=settings.archive_bucket,
+            kms_key_id=worker.archive_kms_key_id,
+            signed_put=signed_put,
         )
     deps = WorkerDeps(
         store=JobStore(engine),

@@ -83,6 +83,10 @@ async def test_runtime_processes_a_local_echo_job_on_sqlite(
         row = (await conn.execute(select(table).where(table.c.id == "req_local"))).mappings().one()
     await engine.dispose()
     assert row["status"] == RequestStatus.COMPLETED and row["provider"] == "local"
+    # The archive object went out on the signed path (app/archive/signed_put.py).
+    archiver = runtime.core.archiver
+    assert archiver is not None and archiver.signed_put is not None
+    assert (archiver.signed_put.stored, archiver.signed_put.declined) == (1, 0)
     assert row["archive_key"].startswith("archive/tenant=acme/date=")
     assert done[0].outcome.value == "completed"
 
