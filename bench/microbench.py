@@ -1,4 +1,7 @@
-"""Client-side CPU of each accept-path operation in isolation, with the app's own code.
+"""Client-side CPU of each hot-path operation in isolation, with the app's own code.
+
+The gateway's accept path (JWT, limiter, insert, SQS sends) and the worker's archive put
+(through the S3 client, and signed over aiohttp: app/archive/signed_put.py).
 
 Each operation runs N times sequentially in this process (uvloop) against the private
 services; CPU is this process's utime+stime around the loop. Complements the py-spy
@@ -157,9 +160,52 @@ async def sqs_ops(stack: Any, n: int) -> list[dict[str, Any]]:
     return [one, ten]
 
 
+async def archive_ops(stack: Any, n: int) -> list[dict[str, Any]]:
+    """One archive record put through the S3 client, then through the signed path."""
+    from contextlib import AsyncExitStack
+
+    from app.archive.s3 import Archiver, ArchiveRecord
+    from app.archive.signed_put import open_signed_put
+    from app.aws import aio_session, client_kwargs
+    from app.settings import Settings
+
+    kwargs = client_kwargs(Settings(aws_endpoint_url=stack.env["AWS_ENDPOINT_URL"]))
+    bucket = stack.env["ARCHIVE_BUCKET"]
+    now = datetime.now(UTC)
+
+    def record(i: int) -> ArchiveRecord:
+        return ArchiveRecord(
+            request_id=f"req_micro_{i}",
+            tenant_id=stack.tenant_id,
+            model="gpt-4o-mini",
+            provider="openai",
+            prompt="hello " * 40,
+            parameters={},
+            response="world " * 60,
+            created_at=now,
+            completed_at=now,
+        )
+
+    session = aio_session()
+    async with AsyncExitStack() as exits:
+        s3 = await exits.enter_async_context(session.create_client("s3", **kwargs))
+        signed = await open_signed_put(
+            exits, session=session, s3_client=s3, client_kwargs=kwargs, bucket=bucket
+        )
+        client = Archiver(s3_client=s3, bucket=bucket)
+        fast = Archiver(s3_client=s3, bucket=bucket, signed_put=signed)
+        rows = [
+            await time_op("archive put, S3 client", lambda i: client.put(record(i)), n),
+            await time_op("archive put, signed", lambda i: fast.put(record(i)), n),
+        ]
+    if signed.declined:
+        raise RuntimeError(f"{signed.declined} signed puts fell back to the client; see the log")
+    return rows
+
+
 async def run(stack: Any, n: int) -> list[dict[str, Any]]:
     rows = [await time_op(name, op, n) for name, op in (await operations(stack)).items()]
-    return rows + await sqs_ops(stack, n)
+    return rows + await sqs_ops(stack, n) + await archive_ops(stack, n)
 
 
 def main(argv: list[str] | None = None) -> None:
