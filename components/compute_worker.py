@@ -112,6 +112,8 @@ def worker_environment(inputs: WorkerInputs) -> dict[str, pulumi.Input[str]]:
     env["DATABASE_POOL_SIZE"] = str(inputs.config.worker_batch_size)
     env["DATABASE_MAX_OVERFLOW"] = "0"
     env["WORKER_INTERRUPTED_CALLS"] = inputs.config.worker_interrupted_calls
+    env["ARCHIVE_SIGNED_PUT"] = "true" if inputs.config.worker_archive_signed_put else "false"
+    env["GC_GEN0_THRESHOLD"] = str(inputs.config.worker_gc_gen0_threshold)
     if inputs.datadog_api_key_secret_arn is not None:
         env |= datadog_environment(
             api_key_secret_arn=inputs.datadog_api_key_secret_arn,

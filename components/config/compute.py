@@ -100,6 +100,23 @@ class ComputeConfig(ConfigSection):
             "(the provider may bill twice), 'fail' fails the request with worker_interrupted."
         ),
     )
+    worker_archive_signed_put: bool = Field(
+        default=True,
+        alias="workerArchiveSignedPut",
+        description=(
+            "Archive puts signed by botocore and sent over aiohttp (half the CPU of the S3 "
+            "client's; any refusal falls back to the client). false: every put via the client."
+        ),
+    )
+    worker_gc_gen0_threshold: int = Field(
+        default=20_000,
+        ge=0,
+        alias="workerGcGen0Threshold",
+        description=(
+            "Young objects between the worker's garbage collections once started, its start-up "
+            "heap frozen out of them (app/gc_tuning.py); 0 keeps CPython's defaults."
+        ),
+    )
 
     worker_bundle_path: str = Field(
         default="",

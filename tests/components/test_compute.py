@@ -296,6 +296,7 @@ def test_app_environment_is_complete_and_holds_no_secret_values(graph: ResourceG
     assert secret_looking_names(gateway_env) == []
     worker_env = one(graph, LAMBDA).inputs["environment"]["variables"]
     tuning = {"DATABASE_POOL_SIZE", "DATABASE_MAX_OVERFLOW", "WORKER_INTERRUPTED_CALLS"}
+    tuning |= {"ARCHIVE_SIGNED_PUT", "GC_GEN0_THRESHOLD"}
     assert set(worker_env) == (APP_ENV_PROVIDED - LAMBDA_RESERVED_ENV) | tuning
     assert secret_looking_names(worker_env) == []
     secret_values = {_secret(p) for p in ("rds", "jwt")}

@@ -50,6 +50,8 @@ def test_datadog_settings_join_the_app_environment_only_when_on() -> None:
         "DATABASE_POOL_SIZE": "10",
         "DATABASE_MAX_OVERFLOW": "0",
         "WORKER_INTERRUPTED_CALLS": "retry",
+        "ARCHIVE_SIGNED_PUT": "true",
+        "GC_GEN0_THRESHOLD": "20000",
     }
     assert worker_environment(inputs(app_env)) == app_env | pool
     env = worker_environment(inputs(app_env, datadog_api_key_secret_arn=DD_SECRET))
@@ -84,4 +86,34 @@ def test_interrupted_call_policy_is_stack_config_checked_before_deploy() -> None
     with pytest.raises(ValueError, match="workerInterruptedCalls"):
         ComputeConfig.model_validate(
             {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerInterruptedCalls": "x"}
+        )
+
+
+def test_archive_path_and_gc_threshold_are_stack_config_with_the_apps_defaults() -> None:
+    from app.gc_tuning import DEFAULT_GEN0_THRESHOLD
+    from app.worker.config import WorkerSettings
+
+    env = worker_environment(inputs({}))
+    defaults = WorkerSettings()
+    assert env["GC_GEN0_THRESHOLD"] == str(DEFAULT_GEN0_THRESHOLD)
+    assert env["ARCHIVE_SIGNED_PUT"] == "true" and defaults.archive_signed_put is True
+    config = ComputeConfig.model_validate(
+        {
+            "certificateArn": "arn:aws:acm:eu-west-1:1:cert/x",
+            "workerArchiveSignedPut": False,
+            "workerGcGen0Threshold": 0,
+        }
+    )
+    env = worker_environment(dataclasses.replace(inputs({}), config=config))
+    # What the function's environment says is what the worker's settings read.
+    read = WorkerSettings.model_validate(
+        {
+            "archive_signed_put": env["ARCHIVE_SIGNED_PUT"],
+            "gc_gen0_threshold": env["GC_GEN0_THRESHOLD"],
+        }
+    )
+    assert (read.archive_signed_put, read.gc_gen0_threshold) == (False, 0)
+    with pytest.raises(ValueError, match="workerGcGen0Threshold"):
+        ComputeConfig.model_validate(
+            {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerGcGen0Threshold": -1}
         )
