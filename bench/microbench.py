@@ -193,6 +193,8 @@ async def archive_ops(stack: Any, n: int) -> list[dict[str, Any]]:
             exits, session=session, s3_client=s3, client_kwargs=kwargs, bucket=bucket
         )
         client = Archiver(s3_client=s3, bucket=bucket)
+        if signed is None:
+            raise RuntimeError("the signed path is off (an HTTP proxy is set); unset it")
         fast = Archiver(s3_client=s3, bucket=bucket, signed_put=signed)
         rows = [
             await time_op("archive put, S3 client", lambda i: client.put(record(i)), n),
