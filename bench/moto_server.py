@@ -12,13 +12,24 @@ the emulator saturated near 70-90 msg/s, the drain fell behind, the queue deepen
 every send got slower still. Then every request, under one global lock, listed moto's
 package directory (~200 ``isdir`` calls) and matched ~hundreds of URL patterns to
 find its backend. And it closed every connection (``keep_alive_server``).
+
+Round 8 (``speed_up_receipts``, and two more lookups memoized in ``speed_up_dispatch``):
+deleting a message scanned the whole queue twice, building a list per message, and each
+receipt handle cost 185 ``random.choice`` calls; every request listed a responses class's
+members with ``inspect`` and compared itself against every registered backend.
+
+``MOTO_SPEEDUPS_SKIP`` (comma-separated names of the speed-up functions below, or
+``round8`` for the three round-8 changes) turns speed-ups off, for before/after pairs.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
+import os
 import signal
+import string
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +38,8 @@ from datetime import datetime
 from typing import Any
 
 DEFAULT_THREADS = 64
+RECEIPT_HANDLE_LENGTH = 185  # moto.sqs.utils.generate_receipt_handle
+ROUND8 = ("speed_up_receipts", "memoize_method_names", "memoize_account_backends")
 
 
 def _fast_unix_time_millis(original: Callable[..., float]) -> Callable[..., float]:
@@ -91,6 +104,102 @@ def speed_up_sqs() -> None:
     models.unix_time_millis = _fast_unix_time_millis(models.unix_time_millis)
 
 
+def speed_up_receipts() -> None:
+    """SQS finds a message by its receipt handle in an index instead of scanning the queue.
+
+    moto's ``Queue.delete_message`` scans every message twice, building each message's
+    list of handles, per deleted handle: with the benchmark's few hundred queued messages,
+    most of a ``DeleteMessageBatch``. Here every handle moto gives out is indexed to its
+    message; a delete whose handle is indexed and whose message is still in this queue
+    does what moto does to that message (drop it from pending, record all its handles as
+    deleted, rebuild the message list without it). Anything else (an unknown handle, a
+    message purged or moved to a dead-letter queue) takes moto's own path, so errors
+    such as ``ReceiptHandleIsInvalid`` are moto's. Handles are 185 random letters, so one
+    handle never belongs to two messages; the index forgets a message's handles when it
+    is deleted here.
+
+    Handles come from one ``choices(k=185)`` call on moto's random source instead of 185
+    ``choice`` calls: same alphabet, length and uniform letters (a seeded moto gives other
+    handles than stock moto would; the benchmark never seeds).
+
+    Visible messages are listed with one clock reading per listing instead of two per
+    message (``Message.visible``/``delayed`` each read the clock).
+    """
+    from moto.moto_api._internal import mock_random
+    from moto.sqs import models
+
+    letters = string.ascii_lowercase
+    by_handle: dict[str, Any] = {}
+
+    def generate_receipt_handle() -> str:
+        return "".join(mock_random.choices(letters, k=RECEIPT_HANDLE_LENGTH))
+
+    original_mark_received = models.Message.mark_received
+
+    def mark_received(self: Any, visibility_timeout: int | None = None) -> None:
+        original_mark_received(self, visibility_timeout)
+        by_handle[self.receipt_handle] = self
+
+    original_delete = models.Queue.delete_message
+
+    def delete_message(self: Any, receipt_handle: str) -> None:
+        if receipt_handle in self.deleted_messages:
+            return
+        message = by_handle.get(receipt_handle)
+        if message is None or message not in self._messages:  # identity: no Message.__eq__
+            original_delete(self, receipt_handle)
+            return
+        self.pending_messages.discard(message)
+        handles = message.all_receipt_handles
+        self.deleted_messages.update(handles)
+        self._messages = [kept for kept in self._messages if kept is not message]
+        for handle in handles:
+            by_handle.pop(handle, None)
+
+    def messages(self: Any) -> list[Any]:
+        now = models.unix_time_millis()
+        return [m for m in self._messages if now > m.visible_at and not now < m.delayed_until]
+
+    models.generate_receipt_handle = generate_receipt_handle
+    models.Message.mark_received = mark_received  # type: ignore[method-assign]
+    models.Queue.delete_message = delete_message  # type: ignore[method-assign]
+    models.Queue.messages = property(messages)  # type: ignore[assignment,method-assign]
+
+
+def memoize_method_names() -> None:
+    """A responses class's method names, listed once per class instead of per request.
+
+    moto's ``call_action`` runs ``inspect.getmembers`` over the whole class for every
+    request to learn whether the action is one of its methods; the classes are fixed.
+    """
+    from moto.core import responses
+
+    responses.method_names_from_class = functools.cache(responses.method_names_from_class)
+
+
+def memoize_account_backends() -> None:
+    """Skip ``BackendDict``'s per-request registration once it is done.
+
+    Every backend lookup takes a global lock, copies the account ids into a list and
+    compares the dict against every registered ``BackendDict`` with a Python ``__eq__``
+    (their ids, so identity). When the account is present and the dict is registered
+    (by identity), there is nothing to do; otherwise moto's own code runs, so a
+    ``/moto-api/reset`` (which clears the registry) is honoured.
+    """
+    from moto.core.base_backend import BackendDict
+
+    create = BackendDict._create_account_specific_backend
+
+    def create_account_specific_backend(self: Any, account_id: str) -> None:
+        if dict.__contains__(self, account_id) and any(
+            registered is self for registered in BackendDict._instances
+        ):
+            return
+        create(self, account_id)
+
+    BackendDict._create_account_specific_backend = create_account_specific_backend  # type: ignore[method-assign]
+
+
 def speed_up_dispatch() -> None:
     """Memoize moto's per-request backend lookup (the package and URL patterns are fixed)."""
     from moto import backends
@@ -130,6 +239,38 @@ def keep_alive_server(port: int, *, threads: int = DEFAULT_THREADS) -> Any:
     )
 
 
+SPEED_UPS: dict[str, Callable[[], None]] = {
+    "speed_up_sqs": speed_up_sqs,
+    "speed_up_dispatch": speed_up_dispatch,
+    "speed_up_receipts": speed_up_receipts,
+    "memoize_method_names": memoize_method_names,
+    "memoize_account_backends": memoize_account_backends,
+}
+
+
+def skipped(spec: str) -> set[str]:
+    """Names in ``MOTO_SPEEDUPS_SKIP`` (``round8`` = the round-8 three); unknown names fail."""
+    names: set[str] = set()
+    for name in filter(None, (part.strip() for part in spec.split(","))):
+        if name == "round8":
+            names.update(ROUND8)
+        elif name in SPEED_UPS:
+            names.add(name)
+        else:
+            raise SystemExit(
+                f"MOTO_SPEEDUPS_SKIP: unknown speed-up {name!r}; "
+                f"known: {', '.join(SPEED_UPS)}, round8"
+            )
+    return names
+
+
+def apply_speed_ups(skip: set[str]) -> None:
+    """Patch moto with every speed-up not in ``skip``."""
+    for name, speed_up in SPEED_UPS.items():
+        if name not in skip:
+            speed_up()
+
+
 def main(argv: list[str] | None = None) -> None:
     """Serve moto on 127.0.0.1:<port> until SIGTERM."""
     from moto.server import ThreadedMotoServer
@@ -153,8 +294,7 @@ def main(argv: list[str] | None = None) -> None:
         stopped.wait()
         stock.stop()
         return
-    speed_up_sqs()
-    speed_up_dispatch()
+    apply_speed_ups(skipped(os.environ.get("MOTO_SPEEDUPS_SKIP", "")))
     server = keep_alive_server(args.port)
     thread = threading.Thread(target=server.run, name="waitress", daemon=True)
     thread.start()
