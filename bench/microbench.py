@@ -1,7 +1,9 @@
 """Client-side CPU of each hot-path operation in isolation, with the app's own code.
 
-The gateway's accept path (JWT, limiter, insert, SQS sends) and the worker's archive put
-(through the S3 client, and signed over aiohttp: app/archive/signed_put.py).
+The gateway's accept path (JWT, limiter, insert, SQS sends), the worker's archive put
+(through the S3 client, and signed over aiohttp: app/archive/signed_put.py) and the
+reading of a provider's chat completion (the SDK's model, or the decoded JSON that
+app/providers/openai.py reads).
 
 Each operation runs N times sequentially in this process (uvloop) against the private
 services; CPU is this process's utime+stime around the loop. Complements the py-spy
@@ -205,9 +207,52 @@ async def archive_ops(stack: Any, n: int) -> list[dict[str, Any]]:
     return rows
 
 
+CHAT_COMPLETION = {
+    "id": "chatcmpl-micro",
+    "object": "chat.completion",
+    "created": 1_700_000_000,
+    "model": "gpt-4o-mini",
+    "choices": [
+        {
+            "index": 0,
+            "message": {"role": "assistant", "content": "world " * 60, "refusal": None},
+            "logprobs": None,
+            "finish_reason": "stop",
+        }
+    ],
+    "usage": {"prompt_tokens": 41, "completion_tokens": 60, "total_tokens": 101},
+    "system_fingerprint": "fp_micro",
+}
+
+
+async def provider_answer_ops(n: int) -> list[dict[str, Any]]:
+    """Reading one decoded chat completion: as the SDK's model, and as the JSON itself.
+
+    ``construct_type`` is what the SDK runs on the decoded body for ``cast_to``; the
+    adapter then reads the same five fields either way (``parse_chat_completion``).
+    """
+    from openai._models import construct_type
+    from openai.types.chat import ChatCompletion
+
+    from app.providers._stainless import parse_chat_completion
+
+    def read(cast_to: type) -> Op:
+        async def op(_: int) -> Any:
+            answer = construct_type(type_=cast_to, value=CHAT_COMPLETION)
+            return parse_chat_completion(answer, provider="openai", model="gpt-4o-mini")
+
+        return op
+
+    return [
+        await time_op("provider answer, SDK model", read(ChatCompletion), n),
+        await time_op("provider answer, decoded JSON", read(object), n),
+    ]
+
+
 async def run(stack: Any, n: int) -> list[dict[str, Any]]:
     rows = [await time_op(name, op, n) for name, op in (await operations(stack)).items()]
-    return rows + await sqs_ops(stack, n) + await archive_ops(stack, n)
+    rows += await sqs_ops(stack, n) + await archive_ops(stack, n)
+    return rows + await provider_answer_ops(n)
 
 
 def main(argv: list[str] | None = None) -> None:

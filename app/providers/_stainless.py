@@ -8,7 +8,7 @@ own classes; passing the SDK module in keeps one translation for all three.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -80,19 +80,31 @@ async def guarded_call(
         raise translated from exc
 
 
+def _field(node: Any, name: str) -> Any:
+    """``node[name]`` for decoded JSON, ``node.name`` for an SDK model; None when absent."""
+    if isinstance(node, Mapping):
+        return node.get(name)
+    return getattr(node, name, None)
+
+
 def parse_chat_completion(response: Any, *, provider: str, model: str) -> Completion:
-    """Normalise an OpenAI-format chat completion (OpenAI, Together)."""
+    """Normalise an OpenAI-format chat completion (OpenAI, Together).
+
+    ``response`` is the decoded JSON body (the OpenAI adapter) or the SDK's model of it
+    (Together): the same fields are read either way, and a missing one is malformed.
+    """
     try:
-        choice = response.choices[0]
-        message = choice.message
-        finish = choice.finish_reason
-        refusal = getattr(message, "refusal", None)
-        content = message.content
-        usage = response.usage
-        tokens_in, tokens_out = int(usage.prompt_tokens), int(usage.completion_tokens)
-    except (AttributeError, IndexError, TypeError, ValueError) as exc:
+        choice = _field(response, "choices")[0]
+        message = _field(choice, "message")
+        finish = _field(choice, "finish_reason")
+        refusal = _field(message, "refusal")
+        content = _field(message, "content")
+        usage = _field(response, "usage")
+        tokens = _field(usage, "prompt_tokens"), _field(usage, "completion_tokens")
+        tokens_in, tokens_out = int(tokens[0]), int(tokens[1])
+    except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise MalformedProviderResponse(
-            f"{provider} chat completion lacks choices/message/usage: {exc}", provider=provider
+            f"{provider} chat completion lacks choices/message/usage: {exc!r}", provider=provider
         ) from exc
     if refusal or finish == "content_filter":
         raise ContentRefused(

@@ -18,7 +18,7 @@ from bench.bad_inputs import run_battery
 from bench.drills import DRILLS, run_drill
 from bench.e2e_bench import drive as e2e_drive
 from bench.gateway_bench import gateway_target, queue_batch_stats
-from bench.microbench import archive_ops
+from bench.microbench import archive_ops, provider_answer_ops
 from bench.stack import Stack, StackOptions, running_stack
 from bench.targets import measure
 from bench.worker_bench import drive as worker_drive
@@ -70,6 +70,15 @@ def test_bad_input_battery_stores_nothing_it_refuses(stack: Stack) -> None:
 def test_archive_microbench_times_both_put_paths(stack: Stack) -> None:
     rows = uvloop.run(archive_ops(stack, 5))  # raises if a signed put fell back
     assert [r["operation"] for r in rows] == ["archive put, S3 client", "archive put, signed"]
+    assert all(r["n"] == 5 and r["cpu_us"] > 0 for r in rows)
+
+
+def test_provider_answer_microbench_times_both_reads() -> None:
+    rows = uvloop.run(provider_answer_ops(5))
+    assert [r["operation"] for r in rows] == [
+        "provider answer, SDK model",
+        "provider answer, decoded JSON",
+    ]
     assert all(r["n"] == 5 and r["cpu_us"] > 0 for r in rows)
 
 

@@ -7,6 +7,7 @@ Google ``POST /v1[beta]/models/<model>:generateContent``. ``mode`` picks the ans
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,6 +24,8 @@ class FakeProviderServer:
     mode: str = "ok"
     requests: list[dict[str, Any]] = field(default_factory=list)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    # When set, the chat route answers this (a new response per request) whatever the mode.
+    chat_answer: Callable[[], web.Response] | None = None
 
     def app(self) -> web.Application:
         app = web.Application()
@@ -45,6 +48,8 @@ class FakeProviderServer:
 
     async def _chat(self, request: web.Request) -> web.Response:
         body = await self._record(request)
+        if self.chat_answer is not None:
+            return self.chat_answer()
         error = _openai_error(self.mode)
         if error is not None:
             return error

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
+from aiohttp import web
 
 from app.providers.anthropic import AnthropicProvider
 from app.providers.base import CompletionRequest, Provider
@@ -134,3 +136,92 @@ async def test_openai_adapter_reuses_one_connection_across_calls(
         await provider.aclose()
     peers = {r["peer"] for r in fake.requests}
     assert len(fake.requests) == 3 and len(peers) == 1  # keep-alive: no connect per call
+
+
+def _chat(**changes: Any) -> dict[str, Any]:
+    """A well-formed chat completion with ``changes`` applied ('choices.0.message.x' paths)."""
+    body: dict[str, Any] = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 1_700_000_000,
+        "model": "m",
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": "Hi", "refusal": None},
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7},
+    }
+    for path, value in changes.items():
+        *parents, last = path.split("__")
+        node: Any = body
+        for part in parents:
+            node = node[int(part)] if part.isdigit() else node[part]
+        node[last] = value
+    return body
+
+
+CHAT_ANSWERS: dict[str, tuple[Callable[[], web.Response], type[ProviderError] | None]] = {
+    "no choices": (lambda: web.json_response(_chat(choices=[])), MalformedProviderResponse),
+    "usage null": (lambda: web.json_response(_chat(usage=None)), MalformedProviderResponse),
+    "usage without counts": (
+        lambda: web.json_response(_chat(usage={"total_tokens": 7})),
+        MalformedProviderResponse,
+    ),
+    "content null": (
+        lambda: web.json_response(_chat(choices__0__message__content=None)),
+        MalformedProviderResponse,
+    ),
+    "message missing": (
+        lambda: web.json_response(_chat(choices=[{"index": 0, "finish_reason": "stop"}])),
+        MalformedProviderResponse,
+    ),
+    "refusal text": (
+        lambda: web.json_response(
+            _chat(
+                choices__0__message__refusal="I can't help with that",
+                choices__0__message__content=None,
+            )
+        ),
+        ContentRefused,
+    ),
+    "a JSON list": (lambda: web.json_response([]), MalformedProviderResponse),
+    "plain text": (
+        lambda: web.Response(text="Hi", content_type="text/plain"),
+        MalformedProviderResponse,
+    ),
+    "unknown fields and string counts": (
+        lambda: web.json_response(
+            _chat(
+                usage={"prompt_tokens": "5", "completion_tokens": 2, "extra": {"x": 1}},
+                system_fingerprint="fp",
+            )
+        ),
+        None,
+    ),
+}
+
+
+@pytest.mark.parametrize("answer", sorted(CHAT_ANSWERS))
+@pytest.mark.parametrize("name", ["openai", "together"])
+async def test_openai_format_answers_are_checked_field_by_field(
+    name: str, answer: str, fake_server: tuple[FakeProviderServer, str]
+) -> None:
+    """Both OpenAI-format adapters read the same fields and refuse the same bad answers."""
+    fake, url = fake_server
+    fake.chat_answer, expected = CHAT_ANSWERS[answer]
+    provider = ADAPTERS[name](url)
+    try:
+        if expected is None:
+            completion = await provider.complete(request_for(name), timeout=5)
+            assert (completion.text, completion.tokens_in, completion.tokens_out) == ("Hi", 5, 2)
+            assert completion.finish_reason == "stop"
+        else:
+            with pytest.raises(expected) as caught:
+                await provider.complete(request_for(name), timeout=5)
+            assert caught.value.provider == name
+            assert not caught.value.retryable
+    finally:
+        await provider.aclose()
