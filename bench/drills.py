@@ -2,7 +2,9 @@
 for 30 s, restart the emulator, provider 429/500/timeouts. Bounded, 127.0.0.1 only.
 
 For each drill: accepted (202), completed, failed (by error code), lost (accepted but no
-row, or still pending/processing after the settle time), duplicated provider calls
+row, or still pending/processing after the settle time), completed but never archived
+(no archive key on the row after the settle time: the S3 copy is part of the job),
+duplicated provider calls
 (the fake served one prompt successfully twice) and what clients saw (statuses,
 Retry-After on 429/503, timeouts = hangs).
 
@@ -21,7 +23,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from bench import faults
 from bench.procs import ROOT
@@ -93,8 +95,16 @@ def start_load(
     return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-async def row_statuses(stack: Stack, ids: list[str]) -> dict[str, tuple[str, str | None]]:
-    """id -> (status, error_code) for the given request ids."""
+class Row(NamedTuple):
+    """What the audit reads of one request's row."""
+
+    status: str
+    error_code: str | None
+    archived: bool = False  # the row holds its archive key (the worker wrote the S3 copy)
+
+
+async def row_statuses(stack: Stack, ids: list[str]) -> dict[str, Row]:
+    """id -> its ``Row`` for the given request ids."""
     import sqlalchemy as sa
 
     from app.db.engine import create_engine_for
@@ -102,36 +112,46 @@ async def row_statuses(stack: Stack, ids: list[str]) -> dict[str, tuple[str, str
 
     table: Any = InferenceRequest.__table__
     engine = create_engine_for(stack.database_url)
-    out: dict[str, tuple[str, str | None]] = {}
+    out: dict[str, Row] = {}
     try:
         async with engine.connect() as conn:
             for start in range(0, len(ids), 500):
-                query = sa.select(table.c.id, table.c.status, table.c.error_code).where(
-                    table.c.id.in_(ids[start : start + 500])
-                )
-                out |= {r[0]: (str(r[1]), r[2]) for r in (await conn.execute(query)).all()}
+                query = sa.select(
+                    table.c.id, table.c.status, table.c.error_code, table.c.archive_key
+                ).where(table.c.id.in_(ids[start : start + 500]))
+                out |= {
+                    r[0]: Row(str(r[1]), r[2], r[3] is not None)
+                    for r in (await conn.execute(query)).all()
+                }
     finally:
         await engine.dispose()
     return out
 
 
-def settle(stack: Stack, ids: list[str], timeout: float) -> dict[str, tuple[str, str | None]]:
-    """Wait (bounded) until every accepted request is terminal; the last statuses seen."""
+def _unsettled(row: Row) -> bool:
+    return row.status not in TERMINAL or (row.status == "completed" and not row.archived)
+
+
+def settle(stack: Stack, ids: list[str], timeout: float) -> dict[str, Row]:
+    """Wait (bounded) until every accepted request is terminal and every completed one
+    archived (a put refused during a fault is retried on redelivery); the last rows seen."""
     deadline = time.monotonic() + timeout
     rows = asyncio.run(row_statuses(stack, ids))
-    while time.monotonic() < deadline and any(s[0] not in TERMINAL for s in rows.values()):
+    while time.monotonic() < deadline and any(map(_unsettled, rows.values())):
         time.sleep(2)  # polling the database, bounded by ``timeout``
         rows = asyncio.run(row_statuses(stack, ids))
     return rows
 
 
 def audit(
-    records: list[dict[str, Any]], rows: dict[str, tuple[str, str | None]], provider: dict[str, Any]
+    records: list[dict[str, Any]], rows: dict[str, Row], provider: dict[str, Any]
 ) -> dict[str, Any]:
     """The drill's table row from the client records, the rows and the fake's counters."""
     accepted = [r["request_id"] for r in records if r["status"] == 202 and r["request_id"]]
-    statuses = Counter(rows[i][0] if i in rows else "missing" for i in accepted)
-    failed = Counter(rows[i][1] or "?" for i in accepted if i in rows and rows[i][0] == "failed")
+    statuses = Counter(rows[i].status if i in rows else "missing" for i in accepted)
+    failed = Counter(
+        rows[i].error_code or "?" for i in accepted if i in rows and rows[i].status == "failed"
+    )
     refused = [r for r in records if r["status"] in (429, 503)]
     return {
         "sent": len(records),
@@ -141,6 +161,11 @@ def audit(
         "lost": statuses.get("missing", 0)
         + sum(n for s, n in statuses.items() if s in ("pending", "processing")),
         "not_terminal": {s: n for s, n in statuses.items() if s not in TERMINAL},
+        "completed_not_archived": sum(
+            1
+            for i in accepted
+            if i in rows and rows[i].status == "completed" and not rows[i].archived
+        ),
         "duplicated_provider_calls": provider["duplicate_successes"],
         "provider_calls": provider["calls_for_prefix"],
         "client_statuses": dict(Counter(str(r["status"] or r["error"]) for r in records)),

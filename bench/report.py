@@ -26,13 +26,14 @@ def _lost(drill: dict[str, Any]) -> str:
 
 def drills_table(data: dict[str, Any]) -> str:
     head = (
-        "| drill | fault | accepted | completed | failed (reason) | lost | duplicated provider"
-        " calls | clients saw | 429/503 without Retry-After | hangs |\n"
-        "|---|---|---|---|---|---|---|---|---|---|\n"
+        "| drill | fault | accepted | completed | failed (reason) | lost | completed, not"
+        " archived | duplicated provider calls | clients saw | 429/503 without Retry-After"
+        " | hangs |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|\n"
     )
     rows = [
         f"| {d['drill']} | {d['detail']} | {d['accepted']} | {d['completed']} | "
-        f"{_fmt(d['failed'])} | {_lost(d)} | "
+        f"{_fmt(d['failed'])} | {_lost(d)} | {d.get('completed_not_archived', '-')} | "
         f"{d['duplicated_provider_calls']} | {_fmt(d['client_statuses'])} | "
         f"{d['refused_without_retry_after']} | {d['client_timeouts (hangs)']} |"
         for d in data["drills"]

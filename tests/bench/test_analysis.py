@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 
 from bench.bad_inputs import cases
-from bench.drills import audit
+from bench.drills import Row, audit
 from bench.litellm_env import new_master_key, write_config
 from bench.profile_gateway import OTHER, breakdown, classify
 from bench.report import drills_table
@@ -40,14 +40,20 @@ def test_audit_counts_lost_failed_and_duplicates() -> None:
         {"status": 202, "request_id": "a", "retry_after": "2", "error": None},
         {"status": 202, "request_id": "b", "retry_after": "2", "error": None},
         {"status": 202, "request_id": "c", "retry_after": "2", "error": None},
+        {"status": 202, "request_id": "d", "retry_after": "2", "error": None},
         {"status": 503, "request_id": None, "retry_after": None, "error": None},
         {"status": 0, "request_id": None, "retry_after": None, "error": "timeout"},
     ]
-    rows = {"a": ("completed", None), "b": ("failed", "provider_error")}
+    rows = {
+        "a": Row("completed", None, archived=True),
+        "b": Row("failed", "provider_error"),
+        "d": Row("completed", None, archived=False),
+    }
     provider = {"duplicate_successes": 1, "calls_for_prefix": 4}
     result = audit(records, rows, provider)
-    assert result["accepted"] == 3
-    assert result["completed"] == 1
+    assert result["accepted"] == 4
+    assert result["completed"] == 2
+    assert result["completed_not_archived"] == 1  # "d"
     assert result["failed"] == {"provider_error": 1}
     assert result["lost"] == 1  # "c" has no row
     assert result["duplicated_provider_calls"] == 1

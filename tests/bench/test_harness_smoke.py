@@ -93,5 +93,6 @@ def test_postgres_restart_drill_loses_nothing(stack: Stack) -> None:
     result = run_drill(stack, drill, rate=4, duration=6, settle_timeout=60)
     assert result["accepted"] > 0
     assert result["lost"] == 0
+    assert result["completed_not_archived"] == 0
     assert result["duplicated_provider_calls"] == 0
     assert result["client_timeouts (hangs)"] == 0
