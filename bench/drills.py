@@ -34,8 +34,11 @@ from bench.targets import Target, loadgen_argv
 RESULTS = ROOT / "bench" / "results"
 CLIENT_TIMEOUT = 10.0
 TERMINAL = frozenset({"completed", "failed", "cancelled", "expired"})
-# Short leases and visibility so a killed worker's jobs come back within the drill.
+# Short leases and visibility so a killed worker's jobs come back within the drill, and a
+# short sweep so a message lost with the emulator is sent again within the settle time.
 DRILL_WORKER_ENV = {
+    "WORKER_REAP_INTERVAL_SECONDS": "10",
+    "WORKER_REQUEUE_PENDING_AFTER_SECONDS": "30",
     "WORKER_CONCURRENCY": "32",
     "WORKER_LEASE_SECONDS": "10",
     "WORKER_HEARTBEAT_SECONDS": "3",

@@ -10,6 +10,12 @@ Before that last resort, ``requeue_stale`` sends the job message again for ``pen
 nobody touched for ``requeue_after`` (the queue was purged or recreated, a message was
 lost): the lease claim makes a second message harmless, since whichever copy arrives
 second finds the row taken (or finished) and is deleted.
+
+``requeue_unarchived`` does the same for ``completed`` rows that still have no archive
+key: the worker answered, but its S3 put was refused and the message that would have
+retried it is gone (sent to the DLQ after an S3 outage longer than its receives, or lost
+with a purged or recreated queue). A worker receiving it finds the row completed and only
+writes the archive (``WorkerCore``: ``archive_only``); the provider is not called again.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, select, update
+from sqlalchemy import ColumnElement, and_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import RequestStatus
@@ -100,13 +106,47 @@ async def requeue_stale(
     Each re-sent row's ``updated_at`` moves to ``now``, so it is re-sent at most once per
     ``requeue_after``. SQS errors propagate: the caller logs them and tries next sweep.
     """
-    if policy.requeue_after <= timedelta(0):
-        return 0
-    stale = and_(
+    pending = and_(
         REQUESTS.c.status == RequestStatus.PENDING,
-        REQUESTS.c.updated_at < now - policy.requeue_after,
         REQUESTS.c.created_at >= now - policy.pending_max_age,
     )
+    return await _resend(engine, sqs, queue_url, policy, pending, now=now)
+
+
+async def requeue_unarchived(
+    engine: AsyncEngine, sqs: Any, queue_url: str, policy: ReapPolicy, *, now: datetime
+) -> int:
+    """Send the job message again for ``completed`` rows still without their archive copy.
+
+    Only rows that still hold their prompt (the archive drops it) and whose ``updated_at``
+    is older than ``policy.requeue_after``; each re-sent row's ``updated_at`` moves to
+    ``now`` (so the API shows a later ``updated_at`` than ``completed_at`` for it), and it
+    is re-sent at most once per ``requeue_after`` while S3 keeps refusing. Call it only
+    when the worker archives (an archive bucket is configured): without one no row ever
+    gets a key. Returns how many were sent; SQS errors propagate, as for ``requeue_stale``.
+    """
+    unarchived = and_(
+        REQUESTS.c.status == RequestStatus.COMPLETED,
+        REQUESTS.c.archive_key.is_(None),
+        REQUESTS.c.prompt.is_not(None),
+    )
+    return await _resend(engine, sqs, queue_url, policy, unarchived, now=now)
+
+
+async def _resend(
+    engine: AsyncEngine,
+    sqs: Any,
+    queue_url: str,
+    policy: ReapPolicy,
+    rows_like: ColumnElement[bool],
+    *,
+    now: datetime,
+) -> int:
+    """Send a job message for up to ``requeue_batch`` rows matching ``rows_like`` and
+    untouched for ``requeue_after`` (oldest first); mark the sent ones touched ``now``."""
+    if policy.requeue_after <= timedelta(0):
+        return 0
+    stale = and_(rows_like, REQUESTS.c.updated_at < now - policy.requeue_after)
     async with engine.connect() as conn:
         rows = (
             await conn.execute(
@@ -129,8 +169,6 @@ async def requeue_stale(
     if sent:
         async with engine.begin() as conn:
             await conn.execute(
-                update(REQUESTS)
-                .where(REQUESTS.c.id.in_(sent), REQUESTS.c.status == RequestStatus.PENDING)
-                .values(updated_at=now)
+                update(REQUESTS).where(REQUESTS.c.id.in_(sent), rows_like).values(updated_at=now)
             )
     return len(sent)

@@ -38,7 +38,7 @@ from app.worker.core import WorkerCore, WorkerDeps
 from app.worker.errors import WorkerMisconfigured
 from app.worker.metrics import WorkerMetrics
 from app.worker.poller import Poller, install_stop_signals
-from app.worker.reaper import ReapPolicy, reap, requeue_stale
+from app.worker.reaper import ReapPolicy, reap, requeue_stale, requeue_unarchived
 from app.worker.store import JobStore
 
 if TYPE_CHECKING:
@@ -244,14 +244,15 @@ async def reap_periodically(
 
 
 async def sweep(runtime: WorkerRuntime) -> dict[str, int]:
-    """One maintenance pass: close abandoned rows, re-send lost messages.
+    """One maintenance pass: close abandoned rows, re-send lost messages (of pending rows,
+    and of completed rows whose archive copy is missing when the worker archives).
 
     The poller runs it every WORKER_REAP_INTERVAL_SECONDS; the Lambda worker runs it when
     its schedule (components/compute_worker.py) invokes it. Failures are logged and left
     for the next pass: a database or queue outage is reported by the job path already.
     """
     log = structlog.get_logger("app.worker")
-    done = {"lease_expired": 0, "pending_expired": 0, "requeued": 0}
+    done = {"lease_expired": 0, "pending_expired": 0, "requeued": 0, "requeued_unarchived": 0}
     try:
         result = await reap(runtime.engine, runtime.reap_policy, now=datetime.now(UTC))
     except SQLAlchemyError as exc:
@@ -274,6 +275,20 @@ async def sweep(runtime: WorkerRuntime) -> dict[str, int]:
         else:
             if done["requeued"]:
                 log.warning("worker.requeued_stale_pending", count=done["requeued"])
+    if runtime.queue_url and runtime.core.archiver is not None:
+        try:
+            done["requeued_unarchived"] = await requeue_unarchived(
+                runtime.engine,
+                runtime.sqs,
+                runtime.queue_url,
+                runtime.reap_policy,
+                now=datetime.now(UTC),
+            )
+        except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
+            log.warning("worker.requeue_unarchived_failed", error=type(exc).__name__)
+        else:
+            if done["requeued_unarchived"]:
+                log.warning("worker.requeued_unarchived", count=done["requeued_unarchived"])
     return done
 
 

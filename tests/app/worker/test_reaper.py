@@ -13,7 +13,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from app.db.models import InferenceRequest, RequestStatus, Tenant
-from app.worker.reaper import ReapPolicy, reap, requeue_stale
+from app.worker.reaper import ReapPolicy, reap, requeue_stale, requeue_unarchived
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 POLICY = ReapPolicy(
@@ -132,3 +132,76 @@ async def test_requeue_disabled_sends_nothing(
     sent = await requeue_stale(engine, aws_clients["sqs"], queues["queue_url"], policy, now=now)
     received = await aws_clients["sqs"].receive_message(QueueUrl=queues["queue_url"])
     assert sent == 0 and "Messages" not in received
+
+
+async def test_requeue_unarchived_resends_completed_rows_without_their_archive_once(
+    engine: AsyncEngine, tenant: str, aws_clients: dict[str, Any], queues: dict[str, str]
+) -> None:
+    """Completed, no archive key, prompt still held, untouched for requeue_after: re-sent."""
+    suffix = uuid.uuid4().hex[:10]
+    ids = {
+        name: f"{name}_{suffix}"
+        for name in ("unarchived", "archived", "prompt_gone", "just_done", "lost_pending")
+    }
+    # A clock before PAST, so the pending test's rows (at PAST) are never stale here.
+    now = PAST - timedelta(days=30)
+    stale_at = now - timedelta(minutes=20)
+    rows = [
+        _row_at(ids["unarchived"], "completed", at=now, tenant_id=tenant, updated_at=stale_at),
+        _row_at(
+            ids["archived"],
+            "completed",
+            at=now,
+            tenant_id=tenant,
+            updated_at=stale_at,
+            archive_key="archive/x.json",
+            prompt=None,
+        ),
+        _row_at(
+            ids["prompt_gone"],
+            "completed",
+            at=now,
+            tenant_id=tenant,
+            updated_at=stale_at,
+            prompt=None,
+        ),
+        _row_at(ids["just_done"], "completed", at=now, tenant_id=tenant),
+        _row_at(ids["lost_pending"], "pending", at=now, tenant_id=tenant, updated_at=stale_at),
+    ]
+    async with engine.begin() as conn:
+        await conn.execute(insert(InferenceRequest), rows)
+    sqs, queue_url = aws_clients["sqs"], queues["queue_url"]
+    policy = replace(POLICY, requeue_after=timedelta(minutes=15))
+
+    first = await requeue_unarchived(engine, sqs, queue_url, policy, now=now)
+    again = await requeue_unarchived(engine, sqs, queue_url, policy, now=now + timedelta(minutes=1))
+    later = await requeue_unarchived(
+        engine, sqs, queue_url, policy, now=now + timedelta(minutes=16)
+    )
+    off = await requeue_unarchived(
+        engine,
+        sqs,
+        queue_url,
+        replace(policy, requeue_after=timedelta(0)),
+        now=now + timedelta(hours=1),
+    )
+
+    received = await sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10)
+    bodies = [json.loads(m["Body"]) for m in received.get("Messages", [])]
+    # Once per requeue_after (16 minutes on, "just_done" is stale too); 0 disables.
+    assert (first, again, later, off) == (1, 0, 2, 0)
+    sent_ids = sorted(body["id"] for body in bodies)
+    assert sent_ids == sorted([ids["unarchived"], ids["unarchived"], ids["just_done"]])
+    assert all(body == {"v": 1, "id": body["id"], "tenant": tenant} for body in bodies)
+    table = InferenceRequest.__table__
+    async with engine.connect() as conn:
+        found = dict(
+            (
+                await conn.execute(
+                    select(table.c.id, table.c.updated_at).where(table.c.id.in_(ids.values()))
+                )
+            ).all()
+        )
+    assert found[ids["unarchived"]] == found[ids["just_done"]] == now + timedelta(minutes=16)
+    assert found[ids["archived"]] == found[ids["prompt_gone"]] == stale_at  # untouched
+    assert found[ids["lost_pending"]] == stale_at  # pending rows are requeue_stale's

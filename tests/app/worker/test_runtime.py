@@ -125,7 +125,8 @@ def test_lambda_maintenance_event_resends_a_lost_message(
     aws_env: str, sqlite_url: str, migrated_db: Callable[[str], str]
 ) -> None:
     """The schedule's {"agatha": "maintenance"} runs sweep(): a pending row whose
-    message vanished gets it back; rows with a live message are left alone."""
+    message vanished gets it back, so does a completed row whose archive put never
+    succeeded (the worker archives here); rows with a live message are left alone."""
     import json
     from datetime import timedelta
 
@@ -143,7 +144,11 @@ def test_lambda_maintenance_event_resends_a_lost_message(
     sync = create_engine(sqlite_url.replace("+aiosqlite", ""))
     with sync.begin() as conn:
         conn.execute(insert(Tenant).values(id="acme", name="Acme"))
-        for request_id, at in (("req_lost", long_ago), ("req_fresh", now)):
+        for request_id, at, status in (
+            ("req_lost", long_ago, RequestStatus.PENDING),
+            ("req_fresh", now, RequestStatus.PENDING),
+            ("req_unarchived", long_ago, RequestStatus.COMPLETED),
+        ):
             conn.execute(
                 insert(InferenceRequest).values(
                     id=request_id,
@@ -151,7 +156,7 @@ def test_lambda_maintenance_event_resends_a_lost_message(
                     model="local-echo",
                     prompt="hello",
                     parameters={},
-                    status=RequestStatus.PENDING,
+                    status=status,
                     created_at=at,
                     updated_at=at,
                     attempts=0,
@@ -176,8 +181,17 @@ def test_lambda_maintenance_event_resends_a_lost_message(
         worker.run(runtime.aclose())
     finally:
         worker.close()
-    assert result == {"lease_expired": 0, "pending_expired": 0, "requeued": 1}
-    assert [json.loads(m["Body"])["id"] for m in received["Messages"]] == ["req_lost"]
+    assert settings.archive_bucket
+    assert result == {
+        "lease_expired": 0,
+        "pending_expired": 0,
+        "requeued": 1,
+        "requeued_unarchived": 1,
+    }
+    assert sorted(json.loads(m["Body"])["id"] for m in received["Messages"]) == [
+        "req_lost",
+        "req_unarchived",
+    ]
 
 
 def test_poller_runs_on_uvloop_when_installed_else_the_stock_loop(
