@@ -262,33 +262,25 @@ async def sweep(runtime: WorkerRuntime) -> dict[str, int]:
         if result.lease_expired or result.pending_expired:
             log.info("worker.reaped", **asdict(result))
     if runtime.queue_url:
-        try:
-            done["requeued"] = await requeue_stale(
-                runtime.engine,
-                runtime.sqs,
-                runtime.queue_url,
-                runtime.reap_policy,
-                now=datetime.now(UTC),
+        resends = [("requeued", requeue_stale, "worker.requeued_stale_pending")]
+        if runtime.core.archiver is not None:
+            resends.append(
+                ("requeued_unarchived", requeue_unarchived, "worker.requeued_unarchived")
             )
-        except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
-            log.warning("worker.requeue_failed", error=type(exc).__name__)
-        else:
-            if done["requeued"]:
-                log.warning("worker.requeued_stale_pending", count=done["requeued"])
-    if runtime.queue_url and runtime.core.archiver is not None:
-        try:
-            done["requeued_unarchived"] = await requeue_unarchived(
-                runtime.engine,
-                runtime.sqs,
-                runtime.queue_url,
-                runtime.reap_policy,
-                now=datetime.now(UTC),
-            )
-        except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
-            log.warning("worker.requeue_unarchived_failed", error=type(exc).__name__)
-        else:
-            if done["requeued_unarchived"]:
-                log.warning("worker.requeued_unarchived", count=done["requeued_unarchived"])
+        for key, resend, event in resends:
+            try:
+                done[key] = await resend(
+                    runtime.engine,
+                    runtime.sqs,
+                    runtime.queue_url,
+                    runtime.reap_policy,
+                    now=datetime.now(UTC),
+                )
+            except (SQLAlchemyError, BotoCoreError, ClientError) as exc:
+                log.warning("worker.requeue_failed", kind=key, error=type(exc).__name__)
+            else:
+                if done[key]:
+                    log.warning(event, count=done[key])
     return done
 
 
