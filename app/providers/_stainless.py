@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any, TypeVar
 
-from app.providers.base import Completion, error_for_status, parse_retry_after
+from app.providers.base import Completion, error_for_status, parse_retry_after, token_count
 from app.providers.errors import (
     ContentRefused,
     MalformedProviderResponse,
@@ -100,8 +100,10 @@ def parse_chat_completion(response: Any, *, provider: str, model: str) -> Comple
         refusal = _field(message, "refusal")
         content = _field(message, "content")
         usage = _field(response, "usage")
-        tokens = _field(usage, "prompt_tokens"), _field(usage, "completion_tokens")
-        tokens_in, tokens_out = int(tokens[0]), int(tokens[1])
+        if usage is None:
+            raise TypeError("usage is missing")
+        prompt_tokens = _field(usage, "prompt_tokens")
+        completion_tokens = _field(usage, "completion_tokens")
     except (AttributeError, IndexError, KeyError, TypeError, ValueError) as exc:
         raise MalformedProviderResponse(
             f"{provider} chat completion lacks choices/message/usage: {exc!r}", provider=provider
@@ -116,8 +118,8 @@ def parse_chat_completion(response: Any, *, provider: str, model: str) -> Comple
         )
     return Completion(
         text=content,
-        tokens_in=tokens_in,
-        tokens_out=tokens_out,
+        tokens_in=token_count(prompt_tokens, provider=provider, name="prompt_tokens"),
+        tokens_out=token_count(completion_tokens, provider=provider, name="completion_tokens"),
         provider=provider,
         model=model,
         finish_reason=finish,

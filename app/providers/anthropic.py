@@ -7,7 +7,7 @@ from typing import Any
 import anthropic
 
 from app.providers._stainless import guarded_call
-from app.providers.base import Completion, CompletionRequest
+from app.providers.base import Completion, CompletionRequest, token_count
 from app.providers.errors import ContentRefused, MalformedProviderResponse
 
 
@@ -54,8 +54,9 @@ class AnthropicProvider:
         try:
             stop_reason = response.stop_reason
             texts = [block.text for block in response.content if block.type == "text"]
-            tokens_in = int(response.usage.input_tokens)
-            tokens_out = int(response.usage.output_tokens)
+            usage = response.usage
+            tokens_in = token_count(usage.input_tokens, provider=self.name, name="input_tokens")
+            tokens_out = token_count(usage.output_tokens, provider=self.name, name="output_tokens")
         except (AttributeError, TypeError, ValueError) as exc:
             raise MalformedProviderResponse(
                 f"anthropic message lacks content/usage: {exc}", provider=self.name

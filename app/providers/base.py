@@ -11,6 +11,7 @@ from typing import Any, Protocol
 from app.providers.errors import (
     InvalidCredentials,
     InvalidProviderRequest,
+    MalformedProviderResponse,
     ProviderError,
     ProviderRateLimited,
     ProviderServerError,
@@ -81,6 +82,38 @@ class Provider(Protocol):
     async def complete(self, request: CompletionRequest, *, timeout: float) -> Completion: ...
 
     async def aclose(self) -> None: ...
+
+
+# The usage columns (inference_requests.tokens_*, usage_events.tokens_*) are 32-bit.
+MAX_TOKEN_COUNT = 2**31 - 1
+
+
+def _spells_whole_number(value: Any) -> bool:
+    if isinstance(value, float):
+        return value.is_integer()  # False for inf and nan
+    return isinstance(value, str) and value.isascii() and value.isdigit()
+
+
+def token_count(value: Any, *, provider: str, name: str) -> int:
+    """A provider's token count, checked: a whole number from 0 to ``MAX_TOKEN_COUNT``.
+
+    Digit strings and integral floats are accepted as the number they spell. Anything else
+    (a bool, a fraction, a negative or oversized number, ``Infinity``) is a malformed
+    answer now, not a failed database write after the provider has been paid (which would
+    send the job round again and call the provider a second time).
+    """
+    number: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif _spells_whole_number(value):
+        number = int(value)
+    if number is None or not 0 <= number <= MAX_TOKEN_COUNT:
+        raise MalformedProviderResponse(
+            f"{provider} reported {name}={value!r}; expected a whole number from 0 to "
+            f"{MAX_TOKEN_COUNT}",
+            provider=provider,
+        )
+    return number
 
 
 def _optional_float(value: Any) -> float | None:

@@ -13,7 +13,13 @@ from google.genai import errors as genai_errors
 from google.genai import types
 
 from app.providers._stainless import TIMEOUT_GRACE_SECONDS
-from app.providers.base import Completion, CompletionRequest, error_for_status, parse_retry_after
+from app.providers.base import (
+    Completion,
+    CompletionRequest,
+    error_for_status,
+    parse_retry_after,
+    token_count,
+)
 from app.providers.errors import (
     ContentRefused,
     MalformedProviderResponse,
@@ -104,8 +110,12 @@ class GoogleProvider:
             )
         return Completion(
             text="".join(part.text or "" for part in parts),
-            tokens_in=int(usage.prompt_token_count or 0),
-            tokens_out=int(usage.candidates_token_count or 0),
+            tokens_in=token_count(
+                usage.prompt_token_count or 0, provider=self.name, name="promptTokenCount"
+            ),
+            tokens_out=token_count(
+                usage.candidates_token_count or 0, provider=self.name, name="candidatesTokenCount"
+            ),
             provider=self.name,
             model=model,
             finish_reason=finish,

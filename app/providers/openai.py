@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 import openai
@@ -75,6 +77,11 @@ class OpenAIProvider:
             )
 
         response = await guarded_call(call, sdk=openai, provider=self.name, timeout=timeout)
+        if isinstance(response, str):
+            # The SDK hands back the text when the Content-Type is not JSON (some compatible
+            # servers send none); its model path read such a body as JSON anyway.
+            with contextlib.suppress(ValueError):
+                response = json.loads(response)
         return parse_chat_completion(response, provider=self.name, model=request.model)
 
     async def aclose(self) -> None:

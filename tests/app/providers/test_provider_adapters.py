@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -9,7 +10,7 @@ import pytest
 from aiohttp import web
 
 from app.providers.anthropic import AnthropicProvider
-from app.providers.base import CompletionRequest, Provider
+from app.providers.base import CompletionRequest, Provider, token_count
 from app.providers.errors import (
     ContentRefused,
     InvalidCredentials,
@@ -192,6 +193,22 @@ CHAT_ANSWERS: dict[str, tuple[Callable[[], web.Response], type[ProviderError] | 
         lambda: web.Response(text="Hi", content_type="text/plain"),
         MalformedProviderResponse,
     ),
+    "a JSON answer sent as text/plain": (
+        lambda: web.Response(text=json.dumps(_chat()), content_type="text/plain"),
+        None,
+    ),
+    "count Infinity": (
+        lambda: web.json_response(_chat(usage__prompt_tokens=float("inf"))),
+        MalformedProviderResponse,
+    ),
+    "negative count": (
+        lambda: web.json_response(_chat(usage__completion_tokens=-2)),
+        MalformedProviderResponse,
+    ),
+    "count beyond the 32-bit column": (
+        lambda: web.json_response(_chat(usage__prompt_tokens=2**31)),
+        MalformedProviderResponse,
+    ),
     "unknown fields and string counts": (
         lambda: web.json_response(
             _chat(
@@ -225,3 +242,19 @@ async def test_openai_format_answers_are_checked_field_by_field(
             assert not caught.value.retryable
     finally:
         await provider.aclose()
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(0, 0), (7, 7), ("7", 7), (7.0, 7), (2**31 - 1, 2**31 - 1)],
+)
+def test_token_count_takes_whole_numbers(value: object, expected: int) -> None:
+    assert token_count(value, provider="p", name="n") == expected
+
+
+@pytest.mark.parametrize(
+    "value", [None, True, -1, 2**31, 1.5, float("inf"), float("nan"), "7.0", "", "²", "-1", [7]]
+)
+def test_token_count_refuses_what_the_usage_columns_cannot_hold(value: object) -> None:
+    with pytest.raises(MalformedProviderResponse, match="expected a whole number"):
+        token_count(value, provider="p", name="n")
