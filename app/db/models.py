@@ -25,6 +25,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -83,12 +84,27 @@ class ApiKey(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
+# Completed, answered, and without its archive copy yet: the partial index's predicate and
+# the sweep's filter are this same text, so PostgreSQL can use the index for the sweep.
+UNARCHIVED_WHERE = (
+    f"status = '{RequestStatus.COMPLETED.value}' AND archive_key IS NULL AND prompt IS NOT NULL"
+)
+
+
 class InferenceRequest(Base):
     __tablename__ = "inference_requests"
     __table_args__ = (
         Index("ix_inference_requests_tenant_created", "tenant_id", "created_at"),
         UniqueConstraint("tenant_id", "idempotency_key", name="uq_inference_requests_idempotency"),
         Index("ix_inference_requests_status_lease", "status", "lease_expires_at"),
+        # The worker's sweep for completed rows whose archive put never succeeded
+        # (app/worker/reaper.py): normally empty, so it costs nothing to keep.
+        Index(
+            "ix_inference_requests_unarchived",
+            "updated_at",
+            postgresql_where=text(UNARCHIVED_WHERE),
+            sqlite_where=text(UNARCHIVED_WHERE),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)

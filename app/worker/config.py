@@ -50,7 +50,8 @@ class WorkerSettings(BaseSettings):
     provider_max_retry_after_seconds: float = Field(default=60.0, ge=0)
     # How often the poller closes abandoned rows (app/worker/reaper.py); 0 disables it.
     worker_reap_interval_seconds: float = Field(default=60.0, ge=0)
-    # A pending row untouched this long gets its job message sent again (reaper.py); 0: never.
+    # A pending row untouched this long gets its job message sent again, and so does a
+    # completed row still without its archive copy (reaper.py); 0: never.
     worker_requeue_pending_after_seconds: float = Field(default=900.0, ge=0)
     # Prometheus scrape endpoint of the poller; 0 disables it (the Lambda worker has none).
     worker_metrics_port: int = Field(default=0, ge=0, le=65535)

@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, select, update
+from sqlalchemy import ColumnElement, Select, and_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.models import RequestStatus
+from app.db.models import UNARCHIVED_WHERE, RequestStatus
 from app.queue.sender import MAX_BATCH, job_body
 from app.worker.store import REQUESTS
 
@@ -118,19 +118,37 @@ async def requeue_unarchived(
 ) -> int:
     """Send the job message again for ``completed`` rows still without their archive copy.
 
-    Only rows that still hold their prompt (the archive drops it) and whose ``updated_at``
-    is older than ``policy.requeue_after``; each re-sent row's ``updated_at`` moves to
-    ``now`` (so the API shows a later ``updated_at`` than ``completed_at`` for it), and it
-    is re-sent at most once per ``requeue_after`` while S3 keeps refusing. Call it only
-    when the worker archives (an archive bucket is configured): without one no row ever
-    gets a key. Returns how many were sent; SQS errors propagate, as for ``requeue_stale``.
+    Only rows that still hold their prompt (the archive drops it), completed within the
+    queue's retention (``pending_max_age``: older rows never had a message this could stand
+    for, such as rows from before archiving was turned on, which are not backfilled), and
+    whose ``updated_at`` is older than ``policy.requeue_after``. Each re-sent row's
+    ``updated_at`` moves to ``now`` (so the API shows a later ``updated_at`` than
+    ``completed_at`` for it), and it is re-sent at most once per ``requeue_after`` while
+    S3 keeps refusing. Call it only when the worker archives (an archive bucket is
+    configured): without one no row ever gets a key. Returns how many were sent; SQS errors
+    propagate, as for ``requeue_stale``.
     """
-    unarchived = and_(
-        REQUESTS.c.status == RequestStatus.COMPLETED,
-        REQUESTS.c.archive_key.is_(None),
-        REQUESTS.c.prompt.is_not(None),
+    return await _resend(engine, sqs, queue_url, policy, unarchived(policy, now), now=now)
+
+
+def unarchived(policy: ReapPolicy, now: datetime) -> ColumnElement[bool]:
+    """Rows ``requeue_unarchived`` is for (before the ``requeue_after`` test).
+
+    The partial index's own predicate, as text: PostgreSQL uses
+    ``ix_inference_requests_unarchived`` only when the query states it literally (a bound
+    parameter would not prove the match).
+    """
+    return and_(text(UNARCHIVED_WHERE), REQUESTS.c.completed_at >= now - policy.pending_max_age)
+
+
+def stale_rows(rows_like: ColumnElement[bool], policy: ReapPolicy, now: datetime) -> Select[Any]:
+    """The oldest ``requeue_batch`` rows matching ``rows_like``, untouched for ``requeue_after``."""
+    return (
+        select(REQUESTS.c.id, REQUESTS.c.tenant_id)
+        .where(rows_like, REQUESTS.c.updated_at < now - policy.requeue_after)
+        .order_by(REQUESTS.c.updated_at)
+        .limit(policy.requeue_batch)
     )
-    return await _resend(engine, sqs, queue_url, policy, unarchived, now=now)
 
 
 async def _resend(
@@ -146,16 +164,8 @@ async def _resend(
     untouched for ``requeue_after`` (oldest first); mark the sent ones touched ``now``."""
     if policy.requeue_after <= timedelta(0):
         return 0
-    stale = and_(rows_like, REQUESTS.c.updated_at < now - policy.requeue_after)
     async with engine.connect() as conn:
-        rows = (
-            await conn.execute(
-                select(REQUESTS.c.id, REQUESTS.c.tenant_id)
-                .where(stale)
-                .order_by(REQUESTS.c.updated_at)
-                .limit(policy.requeue_batch)
-            )
-        ).all()
+        rows = (await conn.execute(stale_rows(rows_like, policy, now))).all()
     sent: list[str] = []
     for start in range(0, len(rows), MAX_BATCH):
         chunk = rows[start : start + MAX_BATCH]

@@ -159,6 +159,7 @@ def test_lambda_maintenance_event_resends_a_lost_message(
                     status=status,
                     created_at=at,
                     updated_at=at,
+                    completed_at=at if status == RequestStatus.COMPLETED else None,
                     attempts=0,
                 )
             )
