@@ -7,6 +7,8 @@ without a crawler. Objects are SSE-KMS encrypted with the platform key when one 
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -86,15 +88,27 @@ class Archiver:
         bucket: str,
         kms_key_id: str | None = None,
         signed_put: SignedPut | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._s3 = s3_client
         self._bucket = bucket
         self._kms_key_id = kms_key_id
         self._signed_put = signed_put
+        self._clock = clock
+        # When the last put failed (None once one succeeds): see ``failing``.
+        self._failed_at: float | None = None
 
     @property
     def signed_put(self) -> SignedPut | None:
         return self._signed_put
+
+    def failing(self, within: float) -> bool:
+        """Whether the last put failed, less than ``within`` seconds ago.
+
+        The worker's sweep holds back its re-sends of unarchived rows meanwhile: each
+        would only fail again, and land in the DLQ after its receives.
+        """
+        return self._failed_at is not None and self._clock() - self._failed_at < within
 
     async def put(self, record: ArchiveRecord) -> str:
         """Write ``record`` (idempotent: same request, same key) and return its key."""
@@ -108,6 +122,7 @@ class Archiver:
                 headers["x-amz-server-side-encryption"] = "aws:kms"
                 headers["x-amz-server-side-encryption-aws-kms-key-id"] = self._kms_key_id
             if await self._signed_put.put(key, body, headers):
+                self._failed_at = None
                 return key
         kwargs: dict[str, Any] = {
             "Bucket": self._bucket,
@@ -121,8 +136,10 @@ class Archiver:
         try:
             await self._s3.put_object(**kwargs)
         except (BotoCoreError, ClientError) as exc:
+            self._failed_at = self._clock()
             raise ArchiveWriteFailed(
                 f"cannot write s3://{self._bucket}/{key}: {exc}; check the bucket name "
                 "(ARCHIVE_BUCKET) and the worker role's s3:PutObject and kms:GenerateDataKey"
             ) from exc
+        self._failed_at = None
         return key

@@ -263,7 +263,12 @@ async def sweep(runtime: WorkerRuntime) -> dict[str, int]:
             log.info("worker.reaped", **asdict(result))
     if runtime.queue_url:
         resends = [("requeued", requeue_stale, "worker.requeued_stale_pending")]
-        if runtime.core.archiver is not None:
+        archiver = runtime.core.archiver
+        # While this worker's puts fail, a re-sent job would only fail again (and reach
+        # the DLQ after its receives): the sweep waits for a put to succeed, or for
+        # requeue_after to pass without a failure.
+        holding = runtime.reap_policy.requeue_after.total_seconds()
+        if archiver is not None and not archiver.failing(within=holding):
             resends.append(
                 ("requeued_unarchived", requeue_unarchived, "worker.requeued_unarchived")
             )

@@ -64,3 +64,25 @@ async def test_put_writes_json_with_sse_kms(aws_env: str) -> None:
         assert body["created_at"] == "2025-03-04T23:59:00+00:00"
         with pytest.raises(ArchiveWriteFailed, match="ARCHIVE_BUCKET"):
             await Archiver(s3_client=s3, bucket="missing-bucket-x").put(record())
+
+
+async def test_failing_tells_the_sweep_whether_the_last_put_failed_recently(aws_env: str) -> None:
+    """A failed put marks the archiver failing for ``within`` seconds; a success clears it."""
+    session = get_session()
+    now = [1000.0]
+    async with session.create_client("s3", region_name="us-east-1", endpoint_url=aws_env) as s3:
+        bucket = f"archive-{uuid.uuid4().hex[:8]}"
+        archiver = Archiver(s3_client=s3, bucket=bucket, clock=lambda: now[0])
+        assert not archiver.failing(within=900)
+        with pytest.raises(ArchiveWriteFailed):
+            await archiver.put(record())  # the bucket does not exist yet
+        assert archiver.failing(within=900)
+        now[0] += 899
+        assert archiver.failing(within=900)
+        now[0] += 2
+        assert not archiver.failing(within=900)  # no put since: let the sweep try again
+        with pytest.raises(ArchiveWriteFailed):
+            await archiver.put(record())
+        await s3.create_bucket(Bucket=bucket)
+        await archiver.put(record())
+        assert not archiver.failing(within=900)

@@ -8,10 +8,13 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+import boto3
 import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from app.archive.errors import ArchiveWriteFailed
+from app.archive.s3 import ArchiveRecord
 from app.db.models import InferenceRequest, RequestStatus, Tenant
 from app.local_aws import (
     DEFAULT_MAX_RECEIVE_COUNT,
@@ -175,6 +178,16 @@ def test_lambda_maintenance_event_resends_a_lost_message(
     worker = LambdaWorker(core, maintenance=maintenance)  # type: ignore[arg-type]
     try:
         holder["runtime"] = runtime = worker.run(build_runtime(settings, WorkerSettings()))
+        archiver = runtime.core.archiver
+        assert archiver is not None and settings.archive_bucket
+        # While this worker's archive puts fail, the unarchived row is held back.
+        s3 = boto3.client("s3", region_name="us-east-1", endpoint_url=aws_env)
+        s3.delete_bucket(Bucket=settings.archive_bucket)
+        with pytest.raises(ArchiveWriteFailed):
+            worker.run(archiver.put(_archive_record()))
+        held = worker.handle(dict(MAINTENANCE_EVENT), None)
+        s3.create_bucket(Bucket=settings.archive_bucket)
+        worker.run(archiver.put(_archive_record()))  # S3 writable again
         result = worker.handle(dict(MAINTENANCE_EVENT), None)
         received = worker.run(
             runtime.sqs.receive_message(QueueUrl=settings.queue_url, MaxNumberOfMessages=10)
@@ -182,17 +195,28 @@ def test_lambda_maintenance_event_resends_a_lost_message(
         worker.run(runtime.aclose())
     finally:
         worker.close()
-    assert settings.archive_bucket
-    assert result == {
-        "lease_expired": 0,
-        "pending_expired": 0,
-        "requeued": 1,
-        "requeued_unarchived": 1,
-    }
+    zero = {"lease_expired": 0, "pending_expired": 0}
+    assert held == zero | {"requeued": 1, "requeued_unarchived": 0}
+    assert result == zero | {"requeued": 0, "requeued_unarchived": 1}
     assert sorted(json.loads(m["Body"])["id"] for m in received["Messages"]) == [
         "req_lost",
         "req_unarchived",
     ]
+
+
+def _archive_record() -> ArchiveRecord:
+    at = datetime.now(UTC)
+    return ArchiveRecord(
+        request_id="req_probe",
+        tenant_id="acme",
+        model="local-echo",
+        provider="local",
+        prompt="p",
+        parameters={},
+        response="r",
+        created_at=at,
+        completed_at=at,
+    )
 
 
 def test_poller_runs_on_uvloop_when_installed_else_the_stock_loop(
