@@ -69,7 +69,10 @@ class InferencePublic(ApiModel):
     status: RequestStatus
     model: str
     created_at: datetime
-    updated_at: datetime
+    updated_at: datetime = Field(
+        description="Last write to the request. It can move after completed_at when the "
+        "platform retries writing the request's archive copy; completed_at does not move."
+    )
     started_at: datetime | None = None
     completed_at: datetime | None = None
     links: Links
