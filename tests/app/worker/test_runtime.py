@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import boto3
 import pytest
@@ -131,9 +133,6 @@ def test_lambda_maintenance_event_resends_a_lost_message(
     message vanished gets it back, so does a completed row whose archive put never
     succeeded (the worker archives here); rows with a live message are left alone."""
     import json
-    from datetime import timedelta
-
-    from sqlalchemy import create_engine
 
     from app.worker.lambda_handler import MAINTENANCE_EVENT, LambdaWorker
     from app.worker.runtime import sweep
@@ -143,30 +142,7 @@ def test_lambda_maintenance_event_resends_a_lost_message(
     settings = with_local_resources(
         base, create_local_resources(base, prefix=f"mt-{uuid.uuid4().hex[:6]}")
     )
-    long_ago, now = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
-    sync = create_engine(sqlite_url.replace("+aiosqlite", ""))
-    with sync.begin() as conn:
-        conn.execute(insert(Tenant).values(id="acme", name="Acme"))
-        for request_id, at, status in (
-            ("req_lost", long_ago, RequestStatus.PENDING),
-            ("req_fresh", now, RequestStatus.PENDING),
-            ("req_unarchived", long_ago, RequestStatus.COMPLETED),
-        ):
-            conn.execute(
-                insert(InferenceRequest).values(
-                    id=request_id,
-                    tenant_id="acme",
-                    model="local-echo",
-                    prompt="hello",
-                    parameters={},
-                    status=status,
-                    created_at=at,
-                    updated_at=at,
-                    completed_at=at if status == RequestStatus.COMPLETED else None,
-                    attempts=0,
-                )
-            )
-    sync.dispose()
+    _seed_sweep_rows(sqlite_url)
     holder: dict[str, object] = {}
 
     async def core() -> object:
@@ -202,6 +178,87 @@ def test_lambda_maintenance_event_resends_a_lost_message(
         "req_lost",
         "req_unarchived",
     ]
+
+
+async def test_a_failed_resend_leaves_the_other_resend_to_run(
+    aws_env: str, sqlite_url: str, migrated_db: Callable[[str], str]
+) -> None:
+    """sweep() runs its two re-sends independently: when the queue refuses the stale
+    pending row's message, the unarchived row's message is still sent, and the next
+    pass re-sends the pending one."""
+    from botocore.exceptions import ClientError
+
+    from app.worker.runtime import sweep
+
+    migrated_db(sqlite_url)
+    base = Settings(database_url=sqlite_url, aws_endpoint_url=aws_env)
+    settings = with_local_resources(
+        base, create_local_resources(base, prefix=f"rs-{uuid.uuid4().hex[:6]}")
+    )
+    _seed_sweep_rows(sqlite_url)
+    runtime = await build_runtime(settings, WorkerSettings())
+    refusals: list[list[str]] = []
+
+    def refuse_first_send(params: dict[str, Any], **_: object) -> None:
+        # Stands in for SQS throttling one call (the cloud side, not our code).
+        if not refusals:
+            refusals.append([json.loads(e["MessageBody"])["id"] for e in params["Entries"]])
+            raise ClientError(
+                {"Error": {"Code": "ThrottlingException", "Message": "Rate exceeded"}},
+                "SendMessageBatch",
+            )
+
+    runtime.sqs.meta.events.register(
+        "before-parameter-build.sqs.SendMessageBatch", refuse_first_send
+    )
+    try:
+        first = await sweep(runtime)
+        second = await sweep(runtime)
+        received = await runtime.sqs.receive_message(
+            QueueUrl=settings.queue_url, MaxNumberOfMessages=10
+        )
+    finally:
+        await runtime.aclose()
+    zero = {"lease_expired": 0, "pending_expired": 0}
+    # requeue_stale goes first and is the one refused; requeue_unarchived still ran.
+    assert refusals == [["req_lost"]]
+    assert first == zero | {"requeued": 0, "requeued_unarchived": 1}
+    assert second["requeued"] == 1
+    ids = [json.loads(m["Body"])["id"] for m in received["Messages"]]
+    assert sorted(set(ids)) == ["req_lost", "req_unarchived"]
+
+
+def _seed_sweep_rows(sqlite_url: str) -> None:
+    """A pending row whose message was lost, a fresh pending row, and a completed row
+    whose archive copy is missing (all for tenant acme)."""
+    from datetime import timedelta
+
+    from sqlalchemy import create_engine
+
+    long_ago, now = datetime.now(UTC) - timedelta(hours=1), datetime.now(UTC)
+    sync = create_engine(sqlite_url.replace("+aiosqlite", ""))
+    with sync.begin() as conn:
+        conn.execute(insert(Tenant).values(id="acme", name="Acme"))
+        for request_id, at, status in (
+            ("req_lost", long_ago, RequestStatus.PENDING),
+            ("req_fresh", now, RequestStatus.PENDING),
+            ("req_unarchived", long_ago, RequestStatus.COMPLETED),
+        ):
+            conn.execute(
+                insert(InferenceRequest).values(
+                    id=request_id,
+                    tenant_id="acme",
+                    model="local-echo",
+                    prompt="hello",
+                    parameters={},
+                    status=status,
+                    created_at=at,
+                    updated_at=at,
+                    completed_at=at if status == RequestStatus.COMPLETED else None,
+                    attempts=0,
+                )
+            )
+    sync.dispose()
 
 
 def _archive_record() -> ArchiveRecord:
