@@ -15,7 +15,7 @@ import uvloop
 
 from bench.accept_inprocess import measure as accept_measure
 from bench.bad_inputs import run_battery
-from bench.drills import DRILLS, run_drill
+from bench.drills import DRILL_WORKER_ENV, DRILLS, run_drill
 from bench.e2e_bench import drive as e2e_drive
 from bench.gateway_bench import gateway_target, queue_batch_stats
 from bench.microbench import archive_ops, provider_answer_ops
@@ -29,7 +29,11 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     log_dir: Path = tmp_path_factory.mktemp("bench-logs")
-    options = StackOptions(workers=1, fake_latency=0.01, log_level="WARNING")
+    # The drills' worker timings (short lease, visibility and reap interval), so a job
+    # whose claim or completion a drill interrupts is retried within the drill's settle.
+    options = StackOptions(
+        workers=1, fake_latency=0.01, log_level="WARNING", worker_env=DRILL_WORKER_ENV
+    )
     with running_stack(options, log_dir) as running:
         yield running
 
