@@ -53,13 +53,20 @@ def _try_start_redis() -> None:
         )
 
 
-def _wait_for_port(host: str, port: int, *, attempts: int = 50) -> bool:
+def _wait_for_port(
+    host: str, port: int, *, timeout: float = 60.0, process: subprocess.Popen[bytes] | None = None
+) -> bool:
+    """Whether ``port`` accepts connections within ``timeout`` (False at once if
+    ``process``, the server being waited for, has exited)."""
     import time
 
-    for _ in range(attempts):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
         if _port_open(host, port):
             return True
-        time.sleep(0.1)  # polling a server start-up, bounded to 5 s
+        if process is not None and process.poll() is not None:
+            return False
+        time.sleep(0.1)  # polling a server start-up, bounded by ``timeout``
     return False
 
 

@@ -63,7 +63,8 @@ async def test_redis_publish_wakes_a_waiter_in_another_notifier_within_ms(
         await worker_side.publish_done(request_id)
         assert await waiter.wait(5)
         elapsed = time.monotonic() - started
-    assert elapsed < 0.25
+    # Typically a few ms; the waiter's own bound is 5 s (room for a stalled CI machine).
+    assert elapsed < 1.0, elapsed
 
 
 async def test_redis_fans_one_subscription_out_to_every_waiter(

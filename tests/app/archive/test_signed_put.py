@@ -138,7 +138,7 @@ def authenticating_moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
     with log.open("wb") as sink:
         process = subprocess.Popen(argv, env=env, stdout=sink, stderr=subprocess.STDOUT)
     try:
-        if not _wait_for_port("127.0.0.1", port):
+        if not _wait_for_port("127.0.0.1", port, process=process):
             pytest.fail(f"moto server did not start on {port}: {log.read_text()[-2000:]}")
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -18,7 +18,7 @@ from app.db.requests import requests_table
 from app.gateway import create_app
 from app.gateway.ids import is_request_id
 from app.gateway.routers import inference
-from app.notify import InProcessNotifier, open_notifier
+from app.notify import InProcessNotifier, RedisNotifier, open_notifier
 from app.settings import Settings
 from tests.app.gateway.conftest import Harness, JwtKeys
 
@@ -169,6 +169,10 @@ async def _notified_gateway(
     handed = None if "redis_url" in backend else InProcessNotifier()
     app = create_app(settings, notifier=handed)
     async with app.router.lifespan_context(app), open_notifier(settings) as from_redis:
+        if isinstance(app.state.gateway.notifier, RedisNotifier):
+            # A publish before the subscription is live would be missed (by design the
+            # re-read covers it): wait for it so the test times the wake-up only.
+            assert await app.state.gateway.notifier.subscribed(timeout=10)
         spy = SpyNotifier(app.state.gateway.notifier)
         app.state.gateway = replace(app.state.gateway, notifier=spy)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
@@ -194,8 +198,9 @@ async def test_long_poll_returns_within_ms_of_the_completion_notification(
         response = await asyncio.wait_for(poll, timeout=15)
         elapsed = time.monotonic() - notified
     assert response.status_code == 200
-    # The safety-net re-read is NOTIFIED_RECHECK_SECONDS (2 s) away: only the wake-up is this fast.
-    assert elapsed < 0.3, elapsed
+    # The safety-net re-read is NOTIFIED_RECHECK_SECONDS (2 s) away: only the wake-up is
+    # this fast (typically a few ms; the bound leaves room for a stalled CI machine).
+    assert elapsed < 1.0, elapsed
 
 
 async def test_long_poll_falls_back_to_rereading_the_row_without_a_notification(
