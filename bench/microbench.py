@@ -3,7 +3,8 @@
 The gateway's accept path (JWT, limiter, insert, SQS sends), the worker's archive put
 (through the S3 client, and signed over aiohttp: app/archive/signed_put.py) and the
 reading of a provider's chat completion (the SDK's model, or the decoded JSON that
-app/providers/openai.py reads).
+app/providers/openai.py reads), and the provider call itself (the adapter, and a bare
+aiohttp POST for reference).
 
 Each operation runs N times sequentially in this process (uvloop) against the private
 services; CPU is this process's utime+stime around the loop. Complements the py-spy
@@ -249,10 +250,57 @@ async def provider_answer_ops(n: int) -> list[dict[str, Any]]:
     ]
 
 
+async def provider_call_ops(stack: Any, n: int) -> list[dict[str, Any]]:
+    """One chat completion against the fake (no latency): through the app's OpenAI
+    adapter (the SDK over its aiohttp transport), and as one bare aiohttp POST of the same
+    body with the answer decoded (a reference floor for the HTTP work alone, not a path
+    the app has). The difference is what the SDK's layers cost per call."""
+    import aiohttp
+
+    from app.providers.base import CompletionRequest
+    from app.providers.openai import OpenAIProvider, chat_messages
+
+    base_url = f"{stack.fake_url}/v1"
+    key = "sk-bench"
+
+    def request(i: int) -> CompletionRequest:
+        return CompletionRequest(model="gpt-4o-mini", prompt=f"micro {i}", max_tokens=16)
+
+    provider = OpenAIProvider(api_key=key, base_url=base_url)
+    latency = stack.fake_stats()["latency"]
+    stack.fake_control(latency=0)
+    try:
+        async with aiohttp.ClientSession() as http:
+
+            async def bare(i: int) -> Any:
+                r = request(i)
+                body = {
+                    "model": r.model,
+                    "messages": chat_messages(r),
+                    "max_completion_tokens": r.max_tokens,
+                }
+                headers = {"Authorization": f"Bearer {key}"}
+                url = f"{base_url}/chat/completions"
+                async with http.post(url, json=body, headers=headers) as answer:
+                    answer.raise_for_status()
+                    return await answer.json()
+
+            async def sdk(i: int) -> Any:
+                return await provider.complete(request(i), timeout=10)
+
+            return [
+                await time_op("provider call, OpenAI SDK (app adapter)", sdk, n),
+                await time_op("provider call, bare aiohttp POST (reference)", bare, n),
+            ]
+    finally:
+        stack.fake_control(latency=latency)
+        await provider.aclose()
+
+
 async def run(stack: Any, n: int) -> list[dict[str, Any]]:
     rows = [await time_op(name, op, n) for name, op in (await operations(stack)).items()]
     rows += await sqs_ops(stack, n) + await archive_ops(stack, n)
-    return rows + await provider_answer_ops(n)
+    return rows + await provider_answer_ops(n) + await provider_call_ops(stack, n)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -18,7 +18,7 @@ from bench.bad_inputs import run_battery
 from bench.drills import DRILL_WORKER_ENV, DRILLS, run_drill
 from bench.e2e_bench import drive as e2e_drive
 from bench.gateway_bench import gateway_target, queue_batch_stats
-from bench.microbench import archive_ops, provider_answer_ops
+from bench.microbench import archive_ops, provider_answer_ops, provider_call_ops
 from bench.stack import Stack, StackOptions, running_stack
 from bench.targets import measure
 from bench.worker_bench import drive as worker_drive
@@ -84,6 +84,17 @@ def test_provider_answer_microbench_times_both_reads() -> None:
         "provider answer, decoded JSON",
     ]
     assert all(r["n"] == 5 and r["cpu_us"] > 0 for r in rows)
+
+
+def test_provider_call_microbench_times_the_adapter_and_the_reference(stack: Stack) -> None:
+    latency = stack.fake_stats()["latency"]
+    rows = uvloop.run(provider_call_ops(stack, 5))
+    assert [r["operation"] for r in rows] == [
+        "provider call, OpenAI SDK (app adapter)",
+        "provider call, bare aiohttp POST (reference)",
+    ]
+    assert all(r["n"] == 5 and r["cpu_us"] > 0 for r in rows)
+    assert stack.fake_stats()["latency"] == latency  # the fake's latency is restored
 
 
 def test_worker_drive_counts_completed_jobs(stack: Stack) -> None:
