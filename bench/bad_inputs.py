@@ -1,5 +1,6 @@
 """Bad-input battery: every hostile request gets its documented 4xx and nothing is stored
-or queued (the tenant's row count and the queue depth are unchanged afterwards).
+or queued (the tenant's row count, and the messages the gateway handed to SendMessageBatch,
+grow by the accepted requests alone).
 
     .venv/bin/python -m bench.bad_inputs
 """
@@ -166,7 +167,8 @@ async def rows_for_tenant(stack: Stack) -> int:
 
 
 def messages_sent(stack: Stack) -> int:
-    """Messages the gateway has put on the queue so far (one gateway serves the battery)."""
+    """Messages the gateway has handed to SendMessageBatch so far (its /metrics; one
+    gateway serves the battery). Counted per batch before any request's 202."""
     from bench.gateway_bench import queue_batch_stats
 
     return int(queue_batch_stats(stack.gateway_url)["messages"])

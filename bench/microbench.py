@@ -254,7 +254,8 @@ async def provider_call_ops(stack: Any, n: int) -> list[dict[str, Any]]:
     """One chat completion against the fake (no latency): through the app's OpenAI
     adapter (the SDK over its aiohttp transport), and as one bare aiohttp POST of the same
     body with the answer decoded (a reference floor for the HTTP work alone, not a path
-    the app has). The difference is what the SDK's layers cost per call."""
+    the app has). The difference is what the SDK's layers (and the adapter's small error
+    guard and answer parsing) cost per call."""
     import aiohttp
 
     from app.providers.base import CompletionRequest
@@ -293,8 +294,10 @@ async def provider_call_ops(stack: Any, n: int) -> list[dict[str, Any]]:
                 await time_op("provider call, bare aiohttp POST (reference)", bare, n),
             ]
     finally:
-        stack.fake_control(latency=latency)
-        await provider.aclose()
+        try:
+            stack.fake_control(latency=latency)
+        finally:
+            await provider.aclose()
 
 
 async def run(stack: Any, n: int) -> list[dict[str, Any]]:

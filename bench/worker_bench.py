@@ -96,6 +96,21 @@ async def _completed(engine: Any) -> int:
     return (await status_counts(engine)).get("completed", 0)
 
 
+async def _settled(engine: Any, timeout: float) -> int:
+    """Completed jobs once no job is pending or processing (bounded by ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    counts = await status_counts(engine)
+    while counts.get("pending", 0) + counts.get("processing", 0):
+        if time.monotonic() >= deadline:
+            raise HarnessError(
+                f"jobs from before the drive are still in flight after {timeout:.0f} s: "
+                f"{counts}; start the drive on an idle stack"
+            )
+        await asyncio.sleep(0.25)  # polling the database, bounded by ``timeout``
+        counts = await status_counts(engine)
+    return counts.get("completed", 0)
+
+
 async def _wait_for(engine: Any, target: int, timeout: float) -> int:
     deadline = time.monotonic() + timeout
     done = await _completed(engine)
@@ -169,9 +184,9 @@ async def drive(
     exits, engine, sqs = await _clients(stack)
     queue = stack.env["QUEUE_URL"]
     async with exits:
-        # Jobs completed before this drive (a shared stack, as in the smoke tests) are
-        # neither warm-up nor load: ``sent`` and ``done`` both count from them.
-        before = await _completed(engine)
+        # On a shared stack (the smoke tests) earlier jobs may still be in flight: wait
+        # until none is, so every completion counted from here on is this drive's.
+        before = await _settled(engine, WARMUP_TIMEOUT)
         await feed(engine, sqs, queue, job_rows(stack.tenant_id, 64, tag=f"{tag}-warm"))
         if await _wait_for(engine, before + 64, WARMUP_TIMEOUT) < before + 64:
             raise HarnessError(
