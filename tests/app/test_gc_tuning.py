@@ -49,7 +49,10 @@ def test_tuning_freezes_live_objects_and_raises_the_young_threshold() -> None:
     assert gc.get_threshold() == (12_345, gen1, gen2) == tuning.thresholds
     # Everything alive (this test's objects included) now sits outside every collection,
     # and gc.get_objects() lists only what collections still walk.
-    assert tuning.frozen_objects == gc.get_freeze_count() > 1000
+    assert tuning.frozen_objects > 1000
+    # A frozen object is still freed when its last reference goes, and the test process's
+    # other threads may drop one meanwhile: the count can only have fallen, and barely.
+    assert 0 <= tuning.frozen_objects - gc.get_freeze_count() < 100
     assert not any(obj is survivor for obj in gc.get_objects())
     gc.unfreeze()
     assert any(obj is survivor for obj in gc.get_objects())
