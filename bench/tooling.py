@@ -28,18 +28,23 @@ COMMANDS: dict[str, list[str]] = {
     "agatha cost --stack prod": [AGATHA, "cost", "--stack", "prod"],
 }
 SUITE = [str(ROOT / ".venv" / "bin" / "pytest"), "-q", "-p", "no:cacheprovider"]
+FAILED_TAIL_LINES = 60
 
 
 def time_command(argv: list[str], repeat: int) -> dict[str, Any]:
     """Best and median wall seconds of ``argv`` and its last exit code."""
-    walls, code = [], 0
+    walls: list[float] = []
+    failed: list[str] = []
+    code = 0
     load = [round(x, 2) for x in load_average()]
     for _ in range(repeat):
         started = time.perf_counter()
         result = subprocess.run(argv, cwd=ROOT, capture_output=True, timeout=1800, check=False)
         walls.append(time.perf_counter() - started)
         code = result.returncode
-    return {
+        if code != 0:
+            failed = _tail(result.stdout + result.stderr)
+    timed: dict[str, Any] = {
         "best_s": round(min(walls), 2),
         "median_s": round(statistics.median(walls), 2),
         "runs": repeat,
@@ -47,6 +52,15 @@ def time_command(argv: list[str], repeat: int) -> dict[str, Any]:
         "load_average_before": load,
         "load_average_after": [round(x, 2) for x in load_average()],
     }
+    if failed:
+        # A failed run's time is not a valid figure: keep why it failed, next to it.
+        timed["failed_output_tail"] = failed
+    return timed
+
+
+def _tail(output: bytes, lines: int = FAILED_TAIL_LINES) -> list[str]:
+    """The last ``lines`` lines of a command's output (pytest's summary of failures)."""
+    return output.decode(errors="replace").splitlines()[-lines:]
 
 
 def main(argv: list[str] | None = None) -> None:
