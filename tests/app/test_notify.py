@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
+from structlog.testing import capture_logs
 
-from app.notify import CHANNEL, InProcessNotifier, NullNotifier, RedisNotifier, notifier_for
+from app.notify import (
+    CHANNEL,
+    PUBLISH_TIMEOUT_SECONDS,
+    InProcessNotifier,
+    NullNotifier,
+    RedisNotifier,
+    notifier_for,
+)
 from app.settings import Settings
 
 
@@ -84,13 +94,55 @@ async def test_redis_fans_one_subscription_out_to_every_waiter(
     assert counts[CHANNEL.encode()] >= 1
 
 
-async def test_redis_publish_failure_is_swallowed() -> None:
+async def test_concurrent_redis_publishes_each_wake_their_own_waiter(
+    gateway_side: RedisNotifier, worker_side: RedisNotifier
+) -> None:
+    ids = [f"req_{uuid.uuid4().hex}" for _ in range(50)]
+    with contextlib.ExitStack() as watching:
+        waiters = [watching.enter_context(gateway_side.watch(i)) for i in ids]
+        await asyncio.gather(*(worker_side.publish_done(i) for i in ids[:25]))
+        woken = await asyncio.gather(*(w.wait(5) for w in waiters[:25]))
+        # The other half was never published: none of those waiters wakes.
+        asleep = await asyncio.gather(*(w.wait(0.05) for w in waiters[25:]))
+    assert woken == [True] * 25
+    assert asleep == [False] * 25
+
+
+async def test_redis_publish_failure_is_swallowed_and_logged() -> None:
     # Port 9 (discard) is closed on 127.0.0.1: the publish fails fast and is only logged.
     notifier = _redis("redis://127.0.0.1:9/0")
     try:
-        await notifier.publish_done("req_lost")
+        with capture_logs() as logs:
+            await notifier.publish_done("req_lost")
     finally:
         await notifier.aclose()
+    failed = [e for e in logs if e["event"] == "notify.publish_failed"]
+    assert [e["request_id"] for e in failed] == ["req_lost"]
+
+
+async def test_a_redis_that_never_answers_costs_a_publish_its_timeout_only() -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)  # reads nothing, answers nothing
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    notifier = _redis(f"redis://127.0.0.1:{port}/0")
+    try:
+        started = time.monotonic()
+        with capture_logs() as logs:
+            await asyncio.gather(notifier.publish_done("req_a"), notifier.publish_done("req_b"))
+        elapsed = time.monotonic() - started
+    finally:
+        await notifier.aclose()
+        for writer in accepted:
+            writer.close()
+        server.close()
+        await server.wait_closed()
+    assert elapsed < PUBLISH_TIMEOUT_SECONDS + 4.0, elapsed
+    failed = sorted(e["request_id"] for e in logs if e["event"] == "notify.publish_failed")
+    assert failed == ["req_a", "req_b"]
 
 
 async def test_notifier_for_picks_redis_only_when_configured(redis_url: str) -> None:
