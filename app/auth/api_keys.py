@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.auth.principal import Principal, Role
+from app.caching import TtlCache
 from app.errors import AuthenticationFailed
 
 KEY_PREFIX = "agk_"
@@ -63,22 +64,15 @@ class ApiKeyCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
-        self._ttl = ttl
-        self._clock = clock
-        self._entries: dict[str, tuple[float, dict[str, Any] | None]] = {}
+        # Concurrent requests with one uncached key share a single lookup.
+        self.cache: TtlCache[dict[str, Any] | None] = TtlCache(
+            ttl, max_entries=MAX_CACHE_ENTRIES, clock=clock
+        )
 
     async def authenticate(self, plaintext: str) -> Principal:
         """The key's principal; fails for unknown or revoked keys."""
         key_hash = hash_key(plaintext)
-        now = self._clock()
-        cached = self._entries.get(key_hash)
-        if cached is None or cached[0] <= now:
-            row = await self._fetch(key_hash)
-            if len(self._entries) >= MAX_CACHE_ENTRIES:
-                self._entries.clear()
-            self._entries[key_hash] = (now + self._ttl, row)
-        else:
-            row = cached[1]
+        row = await self.cache.get(key_hash, lambda: self._fetch(key_hash))
         if row is None or row["revoked"]:
             raise AuthenticationFailed("API key is unknown or revoked")
         return Principal(
@@ -91,4 +85,4 @@ class ApiKeyCache:
 
     def forget_all(self) -> None:
         """Drop every cached entry (this process revoked a key)."""
-        self._entries.clear()
+        self.cache.forget_all()

@@ -6,13 +6,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.auth.api_keys import ApiKeyCache
 from app.auth.jwt import KeyRing
+from app.caching import TtlCache
 from app.db import accounts
 from app.db.accounts import TenantLimits
 from app.db.engine import create_engine_for, insert_lease_for, resolve_database_url
@@ -32,26 +33,20 @@ UNSHARED_KEY_CACHE_MAX_SECONDS = 1.0
 INSERT_LEASE_SHARE = 4
 
 
-@dataclass
 class TenantCache:
-    """tenant id -> limits (or None for unknown) with a TTL, bounded in size."""
+    """tenant id -> limits (or None for unknown) for ``ttl`` seconds; one query per miss."""
 
-    engine: AsyncEngine
-    ttl: float
-    clock: Callable[[], float] = time.monotonic
-    entries: dict[str, tuple[float, TenantLimits | None]] = field(default_factory=dict)
+    def __init__(
+        self, engine: AsyncEngine, ttl: float, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.engine = engine
+        self.cache: TtlCache[TenantLimits | None] = TtlCache(ttl, clock=clock)
 
     async def get(self, tenant_id: str) -> TenantLimits | None:
-        """Cached limits of ``tenant_id``."""
-        now = self.clock()
-        cached = self.entries.get(tenant_id)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        limits = await accounts.get_tenant_limits(self.engine, tenant_id)
-        if len(self.entries) > 10_000:
-            self.entries.clear()
-        self.entries[tenant_id] = (now + self.ttl, limits)
-        return limits
+        """Cached limits of ``tenant_id`` (concurrent misses share one query)."""
+        return await self.cache.get(
+            tenant_id, lambda: accounts.get_tenant_limits(self.engine, tenant_id)
+        )
 
 
 @dataclass

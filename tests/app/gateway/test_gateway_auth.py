@@ -152,7 +152,7 @@ async def test_revoked_api_key_is_refused_by_a_second_gateway_instance(
             refused = await _post(second, user)
         else:
             # Without Redis the key cache TTL (capped at 1 s) bounds staleness: expire it.
-            second.gateway.key_cache._clock = lambda: time.monotonic() + 1.01
+            second.gateway.key_cache.cache.clock = lambda: time.monotonic() + 1.01
             refused = await _post(second, user)
         assert refused.status_code == 401
         assert (await _post(harness, user)).status_code == 401
