@@ -45,7 +45,8 @@ class TtlCache(Generic[Value]):
         if cached is not None and cached[0] > self.clock():
             return cached[1]
         pending = self._loading.get(key)
-        if pending is None:
+        # A load begun on another event loop (a test's earlier loop) cannot be awaited here.
+        if pending is None or pending.get_loop() is not asyncio.get_running_loop():
             pending = asyncio.ensure_future(self._load(key, load))
             # Every caller may be gone when a load fails: its error is theirs, not the loop's.
             pending.add_done_callback(_retrieve)
@@ -55,7 +56,9 @@ class TtlCache(Generic[Value]):
         return await asyncio.shield(pending)
 
     async def _load(self, key: str, load: Callable[[], Awaitable[Value]]) -> Value:
-        generation, this = self._generation, asyncio.current_task()
+        # Expiry counts from the start of the load: a value read at t0 is at most ``ttl``
+        # old when it is last served, however long the query took (the revocation bound).
+        generation, this, started = self._generation, asyncio.current_task(), self.clock()
         try:
             value = await load()
         finally:
@@ -64,7 +67,7 @@ class TtlCache(Generic[Value]):
         if generation == self._generation:
             if len(self._entries) >= self.max_entries:
                 self._entries.clear()
-            self._entries[key] = (self.clock() + self.ttl, value)
+            self._entries[key] = (started + self.ttl, value)
         return value
 
     def forget_all(self) -> None:

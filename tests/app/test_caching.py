@@ -108,11 +108,70 @@ async def test_forget_all_during_a_load_answers_its_callers_but_keeps_nothing() 
     after = Loader(value="fresh")
     after.release.set()
     # A caller after forget_all does not join the load that began before it.
-    assert await cache.get("k", after) == "fresh1"
+    assert await asyncio.wait_for(cache.get("k", after), 5) == "fresh1"
     before.release.set()
-    assert await waiting == "stale1"
+    assert await asyncio.wait_for(waiting, 5) == "stale1"
     assert await cache.get("k", before) == "fresh1"  # the stale answer was not kept
     assert (before.calls, after.calls) == (1, 1)
+
+
+async def test_a_load_from_before_forget_all_leaves_the_new_load_shared() -> None:
+    cache: TtlCache[str] = TtlCache(5.0)
+    before, after = Loader(value="stale"), Loader(value="fresh")
+    stale = asyncio.ensure_future(cache.get("k", before))
+    await _started(stale)
+    cache.forget_all()
+    first = asyncio.ensure_future(cache.get("k", after))
+    await _started(first)
+    before.release.set()  # the old load ends while the new one still runs ...
+    assert await asyncio.wait_for(stale, 5) == "stale1"
+    second = asyncio.ensure_future(cache.get("k", after))
+    await _started(second)
+    after.release.set()
+    # ... and the caller after it joined the new load instead of starting a third.
+    assert await asyncio.wait_for(asyncio.gather(first, second), 5) == ["fresh1"] * 2
+    assert (before.calls, after.calls) == (1, 1)
+
+
+async def test_expiry_counts_from_the_start_of_a_slow_load() -> None:
+    clock = Clock()
+    cache: TtlCache[str] = TtlCache(5.0, clock=clock)
+    calls = 0
+
+    async def slow_load() -> str:
+        nonlocal calls
+        calls += 1
+        clock.now += 4.0  # the query took 4 s: the row it read is already 4 s old
+        return f"v{calls}"
+
+    started = clock.now
+    assert await cache.get("k", slow_load) == "v1"
+    clock.now = started + 4.9
+    assert await cache.get("k", slow_load) == "v1"
+    clock.now = started + 5.1  # ttl after the read, though only 1.1 s after it was kept
+    assert await cache.get("k", slow_load) == "v2"
+
+
+def test_a_load_left_on_a_closed_event_loop_does_not_break_the_next_loop() -> None:
+    cache: TtlCache[str] = TtlCache(5.0)
+    abandoned = Loader(value="old")
+    left: list[asyncio.Future[str]] = []
+
+    async def start_and_leave() -> None:
+        left.append(asyncio.ensure_future(cache.get("k", abandoned)))
+        for _ in range(3):
+            await asyncio.sleep(0)
+
+    first_loop = asyncio.new_event_loop()
+    try:
+        first_loop.run_until_complete(start_and_leave())
+    finally:
+        first_loop.close()  # its load never finished
+    fresh = Loader(value="new")
+    fresh.release.set()
+    assert asyncio.run(cache.get("k", fresh)) == "new1"
+    assert (abandoned.calls, fresh.calls) == (1, 1)
+    assert not left[0].done()
 
 
 async def test_a_full_cache_starts_over() -> None:

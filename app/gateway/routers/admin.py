@@ -97,8 +97,10 @@ async def revoke_key(key_id: str, gw: GatewayDep, admin: AdminDep) -> Any:
     try:
         if not await accounts.revoke_api_key(gw.engine, tenant_id=admin.tenant_id, key_id=key_id):
             raise NotFound(f"no API key {key_id[:40]!r} for this tenant")
-        await gw.limiter.mark_revoked(key_id)
+        # This process forgets first (no await in between: no request can slip through
+        # on its cache), then every other gateway learns of it through the limiter.
         gw.key_cache.forget_all()
+        await gw.limiter.mark_revoked(key_id)
         await accounts.record_audit(
             gw.engine,
             tenant_id=admin.tenant_id,
