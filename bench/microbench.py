@@ -69,7 +69,7 @@ async def operations(stack: Any) -> dict[str, Op]:
     from redis.asyncio import Redis
 
     from app.db import requests as store
-    from app.db.engine import create_engine_for, insert_lease_for
+    from app.db.engine import create_engine_for, statement_lease_for
     from app.gateway.state import _keyring
     from app.ratelimit.base import rules_for
     from app.ratelimit.redis import RedisRateLimiter
@@ -81,7 +81,7 @@ async def operations(stack: Any) -> dict[str, Op]:
     keyring = _keyring(settings)
     keyring.refresh()
     engine = create_engine_for(stack.database_url)
-    lease = insert_lease_for(engine, size=4)
+    lease = statement_lease_for(engine, size=4)
     inserts = store.PendingInserts(lease) if lease else None  # as the gateway's accept path
     limiter = RedisRateLimiter(Redis.from_url(stack.redis.url))
     rules = rules_for(

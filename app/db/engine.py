@@ -79,8 +79,9 @@ def create_engine_for(
     )
 
 
-def insert_lease_for(engine: AsyncEngine, *, size: int) -> ConnectionLease | None:
-    """Bare asyncpg connections for the accept path's insert (PostgreSQL only)."""
+def statement_lease_for(engine: AsyncEngine, *, size: int) -> ConnectionLease | None:
+    """Bare asyncpg connections for one-statement hot paths (PostgreSQL only): the accept
+    path's insert, the worker's grouped statements (app/worker/store.py)."""
     if engine.dialect.driver != "asyncpg":
         return None
     return ConnectionLease.for_engine(

@@ -1,4 +1,5 @@
-"""Bare asyncpg connections for one-statement autocommit queries (the accept path's insert).
+"""Bare asyncpg connections for one-statement autocommit queries (the accept path's
+insert, the worker's grouped statements).
 
 A checkout and checkin through SQLAlchemy's pool costs ~60 us of CPU (a greenlet hop
 each way, the connection fairy's bookkeeping, the reset on return); asyncpg's own pool

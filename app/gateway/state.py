@@ -16,7 +16,7 @@ from app.auth.jwt import KeyRing
 from app.caching import TtlCache
 from app.db import accounts
 from app.db.accounts import TenantLimits
-from app.db.engine import create_engine_for, insert_lease_for, resolve_database_url
+from app.db.engine import create_engine_for, resolve_database_url, statement_lease_for
 from app.db.requests import PendingInserts
 from app.gateway.metrics import GatewayMetrics
 from app.notify import Notifier, open_notifier
@@ -151,7 +151,7 @@ async def open_gateway(
             max_overflow=settings.database_max_overflow,
         )
         stack.push_async_callback(engine.dispose)
-        lease = insert_lease_for(
+        lease = statement_lease_for(
             engine, size=max(1, settings.database_pool_size // INSERT_LEASE_SHARE)
         )
         inserts = PendingInserts(lease) if lease is not None else None

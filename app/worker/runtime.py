@@ -154,8 +154,10 @@ async def build_runtime(
             kms_key_id=worker.archive_kms_key_id,
             signed_put=signed_put,
         )
+    store = JobStore(engine)
+    stack.push_async_callback(store.aclose)
     deps = WorkerDeps(
-        store=JobStore(engine),
+        store=store,
         registry=registry,
         archiver=archiver,
         prices=PriceTable(default_prices()),

@@ -4,10 +4,12 @@ Every write after the claim is conditional on ``lease_owner`` so a worker whose 
 expired (and was re-claimed by another) cannot overwrite the new owner's result.
 Each state change is one statement on an autocommit connection (no BEGIN/COMMIT round
 trips); on PostgreSQL completing the row and inserting its usage row is one statement too.
-The per-job statements (claim, complete, set_archived) are prebuilt
-(app/worker/statements.py); on asyncpg they go as SQL text straight to the pooled
-connection's driver: no SQLAlchemy execution context or greenlet per call, which cut the
-three statements from ~4 ms to ~1.1 ms of CPU per job here. There, too, the calls made
+The per-job statements (claim, call mark, complete, set_archived) are prebuilt
+(app/worker/statements.py); on asyncpg they go as SQL text straight to a bare asyncpg
+connection (``app.db.lease.ConnectionLease``, as the gateway's insert): no SQLAlchemy
+execution context, greenlet or pool checkout per call. The execution context cut the
+statements from ~4 ms to ~1.1 ms of CPU per job; the pool checkout was another ~0.13 ms
+per statement (docs/benchmarks.md, round 11). There, too, the calls made
 in one pass of the event loop (the jobs of one receive batch), and those made while
 earlier statements of their kind are in flight, share one statement
 (``app.batching.GroupCommit``): a quarter of the statements per job, and less PostgreSQL
@@ -16,8 +18,6 @@ time.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -30,6 +30,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.batching import GroupCommit
+from app.db.engine import statement_lease_for
 from app.db.models import RequestStatus
 from app.usage.recorder import USAGE, UsageRecord, record_usage
 from app.worker.statements import (
@@ -46,11 +47,14 @@ from app.worker.statements import (
 )
 
 Clock = Callable[[], datetime]
-# Concurrent hot statements when the engine's pool does not say its size.
-DEFAULT_STATEMENTS = 32
-# Per kind of statement (claim, complete, set_archived): how many run at once, and how
-# many rows one carries (unnest arrays; a receive batch is at most 10 messages).
+# Per kind of statement (claim, call mark, complete, set_archived): how many run at once,
+# and how many rows one carries (unnest arrays; a receive batch is at most 10 messages).
 STATEMENT_GROUPS = {"max_batch": 100, "max_inflight": 4}
+# Bare connections the grouped statements run on: one per statement that can be in flight
+# (4 kinds x max_inflight), so a statement never waits for one, and never more than the
+# engine's pool size (DATABASE_POOL_SIZE: the Lambda worker sizes it to its batch). Opened
+# as first needed; the engine's pool serves the rest (state, fail, release, the reaper).
+HOT_CONNECTIONS = 4 * STATEMENT_GROUPS["max_inflight"]
 # What a store call raises when the database is unreachable or refuses the statement
 # (the asyncpg ones come from the statements sent on the driver directly).
 STORE_ERRORS: tuple[type[Exception], ...] = (
@@ -148,27 +152,25 @@ class JobStore:
         self._completions = GroupCommit(self._complete_rows, **STATEMENT_GROUPS)
         self._archived = GroupCommit(self._set_archive_keys, **STATEMENT_GROUPS)
         self._calling = GroupCommit(self._mark_calling_rows, **STATEMENT_GROUPS)
-        # A burst of jobs past the pool's size would open overflow connections and close
-        # them again on return (a TCP connect, TLS attempt and auth each): the hot
-        # statements wait for a pooled connection instead.
-        size = getattr(engine.pool, "size", None)
-        self._slots = asyncio.Semaphore(size() if callable(size) else DEFAULT_STATEMENTS)
+        pool_size = getattr(engine.pool, "size", None)
+        size = min(HOT_CONNECTIONS, pool_size()) if callable(pool_size) else HOT_CONNECTIONS
+        self._lease = statement_lease_for(engine, size=size) if self._pg else None
+
+    async def aclose(self) -> None:
+        """Close the grouped statements' connections (the engine is its owner's to dispose)."""
+        if self._lease is not None:
+            await self._lease.close()
 
     async def _fetch_sql(self, sql: str, args: Sequence[Any]) -> list[Any]:
-        """Run PostgreSQL text with positional ``args`` on a pooled connection's driver."""
-        async with self._slots, self._single.connect() as conn:
-            raw = await conn.get_raw_connection()
-            driver: Any = raw.driver_connection
-            try:
-                return list(await driver.fetch(sql, *args))
-            except BaseException as exc:
-                # SQLAlchemy did not see this failure. A server-side error leaves the
-                # connection usable; anything else (closed socket, restart, cancellation
-                # mid-protocol) may not: drop it, or the pool hands it out broken again.
-                if not (isinstance(exc, asyncpg.PostgresError) and not driver.is_closed()):
-                    with contextlib.suppress(Exception):
-                        await conn.invalidate(exc if isinstance(exc, Exception) else None)
-                raise
+        """Run PostgreSQL text with positional ``args`` on a leased asyncpg connection.
+
+        A server-side error hands the connection back; anything else (a closed socket, a
+        restart, cancellation mid-protocol) drops it and every idle one (the lease).
+        """
+        if self._lease is None:
+            raise RuntimeError("raw SQL needs PostgreSQL on asyncpg")
+        async with self._lease.connection() as conn:
+            return list(await conn.fetch(sql, *args))
 
     def _claimable(self, request_id: str, now: datetime) -> Any:
         expired = and_(

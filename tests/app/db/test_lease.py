@@ -9,7 +9,7 @@ import asyncpg
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.db.engine import create_engine_for, insert_lease_for
+from app.db.engine import create_engine_for, statement_lease_for
 from app.db.lease import ConnectionLease
 
 
@@ -21,7 +21,7 @@ async def engine(migrated_pg_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 def _lease(engine: AsyncEngine, size: int = 2) -> ConnectionLease:
-    lease = insert_lease_for(engine, size=size)
+    lease = statement_lease_for(engine, size=size)
     assert lease is not None
     return lease
 
@@ -103,4 +103,4 @@ async def test_cancellation_mid_statement_drops_the_connection(engine: AsyncEngi
 
 
 def test_sqlite_engines_get_no_lease(sqlite_url: str) -> None:
-    assert insert_lease_for(create_engine_for(sqlite_url), size=2) is None
+    assert statement_lease_for(create_engine_for(sqlite_url), size=2) is None

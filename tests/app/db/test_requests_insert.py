@@ -17,7 +17,7 @@ from sqlalchemy.pool import PoolProxiedConnection, QueuePool
 
 from app.db import accounts
 from app.db import requests as store
-from app.db.engine import POOL_SIZE, create_engine_for, insert_lease_for
+from app.db.engine import POOL_SIZE, create_engine_for, statement_lease_for
 from app.gateway.accept import DB_ERRORS
 
 
@@ -41,7 +41,7 @@ async def db(
     else:
         url = request.getfixturevalue("migrated_pg_url")
     engine = create_engine_for(url)
-    lease = insert_lease_for(engine, size=4) if request.param.endswith("lease") else None
+    lease = statement_lease_for(engine, size=4) if request.param.endswith("lease") else None
     inserts = store.PendingInserts(lease) if lease is not None else None
     yield Db(engine, inserts)
     if inserts is not None:
@@ -52,7 +52,7 @@ async def db(
 @pytest.fixture
 async def pg_db(migrated_pg_url: str) -> AsyncIterator[Db]:
     engine = create_engine_for(migrated_pg_url)
-    lease = insert_lease_for(engine, size=4)
+    lease = statement_lease_for(engine, size=4)
     assert lease is not None
     inserts = store.PendingInserts(lease)
     yield Db(engine, inserts)
@@ -207,7 +207,7 @@ async def test_concurrent_inserts_share_statements_and_a_bad_row_fails_alone(
         return await insert_rows(self, rows)
 
     monkeypatch.setattr(store.PendingInserts, "_insert_rows", counted)
-    lease = insert_lease_for(pg_db.engine, size=4)
+    lease = statement_lease_for(pg_db.engine, size=4)
     assert lease is not None
     db = Db(pg_db.engine, store.PendingInserts(lease))  # built after the spy is in place
     tenant_id = await _tenant(pg_db.engine)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from app.db.engine import create_engine_for, insert_lease_for
+from app.db.engine import create_engine_for, statement_lease_for
 from app.db.requests import PendingInserts, requests_table
 
 BODY = {"prompt": "Hello", "model": "local-echo", "parameters": {}}
@@ -38,7 +38,7 @@ async def test_database_down_answers_503_and_queues_nothing(harness) -> None:
     gw = harness.gateway
     working, working_inserts = gw.engine, gw.inserts
     gw.engine = create_engine_for("postgresql+asyncpg://postgres@127.0.0.1:1/none")
-    dead = insert_lease_for(gw.engine, size=1)
+    dead = statement_lease_for(gw.engine, size=1)
     if working_inserts is not None and dead is not None:  # PostgreSQL: the grouped inserts
         gw.inserts = PendingInserts(dead)
     try:

@@ -22,7 +22,7 @@ from app.usage.prices import PriceTable, default_prices
 from app.worker.config import WorkerConfig
 from app.worker.core import WorkerCore, WorkerDeps
 from app.worker.metrics import WorkerMetrics
-from app.worker.store import JobStore
+from app.worker.store import JobStore, utc_now
 from tests.app.worker.worker_support import FAKE_MODEL, MAX_RECEIVES, FakeProvider, no_sleep
 
 
@@ -105,8 +105,22 @@ async def bucket(aws_clients: dict[str, Any]) -> str:
 
 
 @pytest.fixture
+async def make_store(engine: AsyncEngine) -> AsyncIterator[Callable[..., JobStore]]:
+    """JobStores on ``engine`` (or ``on``); their statement connections close after the test."""
+    made: list[JobStore] = []
+
+    def make(on: AsyncEngine | None = None, *, clock: Callable[[], datetime] = utc_now) -> JobStore:
+        made.append(JobStore(on or engine, clock=clock))
+        return made[-1]
+
+    yield make
+    for store in made:
+        await store.aclose()
+
+
+@pytest.fixture
 def build_core(
-    engine: AsyncEngine, aws_clients: dict[str, Any], bucket: str
+    make_store: Callable[..., JobStore], aws_clients: dict[str, Any], bucket: str
 ) -> Callable[..., WorkerCore]:
     def build(
         provider: FakeProvider,
@@ -147,7 +161,7 @@ def build_core(
             repeat_interrupted_calls=repeat_interrupted_calls,
         )
         deps = WorkerDeps(
-            store=JobStore(engine, clock=now),
+            store=make_store(clock=now),
             registry=registry,
             archiver=Archiver(s3_client=aws_clients["s3"], bucket=archive_bucket or bucket),
             prices=PriceTable(default_prices()),

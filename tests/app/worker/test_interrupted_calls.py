@@ -33,20 +33,23 @@ def after_lease() -> datetime:
     return datetime.now(UTC) + LATER
 
 
-async def dead_worker_with_call_in_flight(engine: AsyncEngine, request_id: str) -> None:
-    store = JobStore(engine)
+async def dead_worker_with_call_in_flight(
+    make_store: Callable[..., JobStore], request_id: str
+) -> None:
+    store = make_store()
     assert await store.claim(request_id, owner="dead", lease_seconds=60) is not None
     assert await store.mark_calling(request_id, owner="dead")
 
 
 async def test_fail_policy_closes_a_call_a_dead_worker_had_in_flight(
+    make_store: Callable[..., JobStore],
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
     tenant: str,
 ) -> None:
     provider, request_id = FakeProvider(), await make_request()
-    await dead_worker_with_call_in_flight(engine, request_id)
+    await dead_worker_with_call_in_flight(make_store, request_id)
 
     core = build_core(provider, owner="b", clock=after_lease, repeat_interrupted_calls=False)
     result = await core.process(message(request_id, tenant, receive_count=2))
@@ -60,6 +63,7 @@ async def test_fail_policy_closes_a_call_a_dead_worker_had_in_flight(
 
 
 async def test_fail_policy_runs_a_job_whose_dead_worker_never_started_the_call(
+    make_store: Callable[..., JobStore],
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
@@ -67,7 +71,7 @@ async def test_fail_policy_runs_a_job_whose_dead_worker_never_started_the_call(
 ) -> None:
     provider, request_id = FakeProvider(), await make_request()
     # Claimed, then died waiting for a call slot: nothing reached the provider.
-    assert await JobStore(engine).claim(request_id, owner="dead", lease_seconds=60) is not None
+    assert await make_store().claim(request_id, owner="dead", lease_seconds=60) is not None
 
     core = build_core(provider, owner="b", clock=after_lease, repeat_interrupted_calls=False)
     result = await core.process(message(request_id, tenant, receive_count=2))
@@ -80,13 +84,14 @@ async def test_fail_policy_runs_a_job_whose_dead_worker_never_started_the_call(
 
 
 async def test_retry_policy_makes_the_interrupted_call_again(
+    make_store: Callable[..., JobStore],
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
     tenant: str,
 ) -> None:
     provider, request_id = FakeProvider(), await make_request()
-    await dead_worker_with_call_in_flight(engine, request_id)
+    await dead_worker_with_call_in_flight(make_store, request_id)
 
     core = build_core(provider, owner="b", clock=after_lease)
     result = await core.process(message(request_id, tenant, receive_count=2))
@@ -146,11 +151,15 @@ async def test_a_job_refused_a_call_slot_at_stop_is_released_not_failed(
     [("the old owner marks its call", True), ("the old owner releases the row", False)],
 )
 async def test_a_claim_waiting_on_the_row_lock_reads_the_row_as_committed(
-    engine: AsyncEngine, make_request: Callable[..., Any], meanwhile: str, interrupted: bool
+    make_store: Callable[..., JobStore],
+    engine: AsyncEngine,
+    make_request: Callable[..., Any],
+    meanwhile: str,
+    interrupted: bool,
 ) -> None:
     # READ COMMITTED: the claim's UPDATE re-checks the newest row after the lock wait; its
     # reading of the row's previous state must be of that same row, not of its snapshot.
-    request_id, store = await make_request(), JobStore(engine)
+    request_id, store = await make_request(), make_store()
     assert await store.claim(request_id, owner="a", lease_seconds=60) is not None
     releasing = not interrupted
     if releasing:  # marked before, so the snapshot alone would say "interrupted"
@@ -164,7 +173,7 @@ async def test_a_claim_waiting_on_the_row_lock_reads_the_row_as_committed(
     async with engine.connect() as other:
         transaction = await other.begin()
         await other.execute(update(table).where(table.c.id == request_id).values(**change))
-        claim = JobStore(engine, clock=after_lease).claim(request_id, owner="b", lease_seconds=60)
+        claim = make_store(clock=after_lease).claim(request_id, owner="b", lease_seconds=60)
         claiming = asyncio.ensure_future(claim)
         await asyncio.sleep(0.3)
         assert not claiming.done(), f"{meanwhile}: the claim should wait on the row lock"
@@ -229,11 +238,11 @@ def test_the_setting_maps_to_the_config_and_rejects_unknown_values() -> None:
 
 
 async def test_no_mark_once_the_lease_has_lapsed(
-    engine: AsyncEngine, make_request: Callable[..., Any]
+    make_store: Callable[..., JobStore], engine: AsyncEngine, make_request: Callable[..., Any]
 ) -> None:
     # Past its lease another worker may take the row: a call started now could be made
     # twice, so the mark (and with it the call) is refused.
     request_id = await make_request()
-    assert await JobStore(engine).claim(request_id, owner="a", lease_seconds=60) is not None
-    assert not await JobStore(engine, clock=after_lease).mark_calling(request_id, owner="a")
+    assert await make_store().claim(request_id, owner="a", lease_seconds=60) is not None
+    assert not await make_store(clock=after_lease).mark_calling(request_id, owner="a")
     assert (await row_of(engine, request_id))["call_started_at"] is None

@@ -37,11 +37,14 @@ def counting(store: JobStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 async def test_one_pass_of_claims_is_one_statement_taking_each_row_once(
-    engine: AsyncEngine, make_request: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    make_store: Callable[..., JobStore],
+    engine: AsyncEngine,
+    make_request: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     first, twice, last = [await make_request() for _ in range(3)]
     done = await make_request(status=RequestStatus.COMPLETED)
-    store = JobStore(engine)
+    store = make_store()
     sent = counting(store, monkeypatch)
 
     claims = await asyncio.gather(
@@ -61,10 +64,13 @@ async def test_one_pass_of_claims_is_one_statement_taking_each_row_once(
 
 
 async def test_a_failed_claim_statement_reaches_every_waiting_job(
-    engine: AsyncEngine, make_request: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+    make_store: Callable[..., JobStore],
+    engine: AsyncEngine,
+    make_request: Callable[..., Any],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     ids = [await make_request() for _ in range(2)]
-    store = JobStore(engine)
+    store = make_store()
 
     async def refused(sql: str, args: Sequence[Any]) -> list[Any]:
         raise OSError("connection refused")
@@ -102,12 +108,13 @@ def answer(text: str) -> dict[str, Any]:
 
 
 async def test_one_pass_of_completions_is_one_statement_with_a_usage_row_per_match(
+    make_store: Callable[..., JobStore],
     engine: AsyncEngine,
     make_request: Callable[..., Any],
     tenant: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = JobStore(engine)
+    store = make_store()
     mine, lost = [await make_request() for _ in range(2)]
     for request_id in (mine, lost):
         assert await store.claim(request_id, owner="w1", lease_seconds=30) is not None
@@ -144,12 +151,13 @@ async def test_one_pass_of_completions_is_one_statement_with_a_usage_row_per_mat
 
 
 async def test_one_pass_of_archive_keys_is_one_statement(
+    make_store: Callable[..., JobStore],
     engine: AsyncEngine,
     make_request: Callable[..., Any],
     tenant: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    store = JobStore(engine)
+    store = make_store()
     ids = [await make_request() for _ in range(2)]
     for request_id in ids:
         await store.claim(request_id, owner="w1", lease_seconds=30)

@@ -131,6 +131,7 @@ async def test_two_workers_racing_for_one_job_make_one_provider_call(
 
 
 async def test_job_of_killed_worker_completes_once_after_lease_expires(
+    make_store: Callable[..., JobStore],
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
@@ -139,7 +140,7 @@ async def test_job_of_killed_worker_completes_once_after_lease_expires(
     provider = FakeProvider()
     request_id = await make_request()
     # The "killed" worker claims and never finishes.
-    assert await JobStore(engine).claim(request_id, owner="dead", lease_seconds=60) is not None
+    assert await make_store().claim(request_id, owner="dead", lease_seconds=60) is not None
 
     early = await build_core(provider, owner="b").process(message(request_id, tenant))
     later = build_core(provider, owner="b", clock=lambda: datetime.now(UTC) + timedelta(seconds=61))
@@ -151,7 +152,7 @@ async def test_job_of_killed_worker_completes_once_after_lease_expires(
     row = await row_of(engine, request_id)
     assert (row["status"], row["attempts"]) == (RequestStatus.COMPLETED, 2)
     # The dead worker waking up cannot overwrite the result.
-    assert not await JobStore(engine).release(request_id, owner="dead")
+    assert not await make_store().release(request_id, owner="dead")
     assert await usage_rows(engine, request_id) == 1
 
 
