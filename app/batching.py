@@ -9,6 +9,10 @@ a call costs one round trip and no added latency; under load one round trip (one
 connection checkout, one write, one read) serves a whole group. The accept path's rate
 limit check and insert both use it: the system calls to write and read a socket were
 most of what those two cost per request.
+
+``linger`` (seconds, default 0) is for writes nobody waits on to answer a client (the
+worker's archive keys): a group then waits that long for company before it is sent, so
+a steady trickle of calls shares sends too, at the price of that much delay per call.
 """
 
 from __future__ import annotations
@@ -29,10 +33,18 @@ class GroupCommit(Generic[Item, Result]):
     An exception raised by ``send`` goes to every caller of that group.
     """
 
-    def __init__(self, send: SendBatch[Item, Result], *, max_batch: int, max_inflight: int = 1):
+    def __init__(
+        self,
+        send: SendBatch[Item, Result],
+        *,
+        max_batch: int,
+        max_inflight: int = 1,
+        linger: float = 0.0,
+    ):
         self._send = send
         self._max_batch = max(1, max_batch)
         self._max_inflight = max(1, max_inflight)
+        self._linger = max(0.0, linger)
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         # The loop keeps only weak references to tasks.
         self._sending: set[asyncio.Task[None]] = set()
@@ -53,6 +65,8 @@ class GroupCommit(Generic[Item, Result]):
         # Each task sends groups until nothing waits: calls made while every slot was
         # busy are picked up here, not left behind.
         try:
+            if self._linger and len(self._waiting) < self._max_batch:
+                await asyncio.sleep(self._linger)
             while self._waiting:
                 group = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]

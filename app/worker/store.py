@@ -55,6 +55,10 @@ STATEMENT_GROUPS = {"max_batch": 100, "max_inflight": 4}
 # engine's pool size (DATABASE_POOL_SIZE: the Lambda worker sizes it to its batch). Opened
 # as first needed; the engine's pool serves the rest (state, fail, release, the reaper).
 HOT_CONNECTIONS = 4 * STATEMENT_GROUPS["max_inflight"]
+# Recording a job's archive key answers no client (its result is stored already; only the
+# message's delete waits on it): those statements wait this long for company, so one
+# UPDATE serves every job archived within it (~6 at 300 jobs/s) instead of one each.
+ARCHIVE_KEY_LINGER_SECONDS = 0.02
 # What a store call raises when the database is unreachable or refuses the statement
 # (the asyncpg ones come from the statements sent on the driver directly).
 STORE_ERRORS: tuple[type[Exception], ...] = (
@@ -150,7 +154,9 @@ class JobStore:
         self._pg = engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
         self._claims = GroupCommit(self._claim_rows, **STATEMENT_GROUPS)
         self._completions = GroupCommit(self._complete_rows, **STATEMENT_GROUPS)
-        self._archived = GroupCommit(self._set_archive_keys, **STATEMENT_GROUPS)
+        self._archived = GroupCommit(
+            self._set_archive_keys, **STATEMENT_GROUPS, linger=ARCHIVE_KEY_LINGER_SECONDS
+        )
         self._calling = GroupCommit(self._mark_calling_rows, **STATEMENT_GROUPS)
         pool_size = getattr(engine.pool, "size", None)
         size = min(HOT_CONNECTIONS, pool_size()) if callable(pool_size) else HOT_CONNECTIONS

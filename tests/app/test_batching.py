@@ -91,3 +91,61 @@ async def test_a_caller_cancelled_before_the_send_is_left_out() -> None:
     with pytest.raises(asyncio.CancelledError):
         await gone
     assert send.groups == [[1], [3]]
+
+
+async def test_with_linger_calls_spread_over_the_window_share_one_send() -> None:
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=10, linger=0.2)
+
+    async def later(n: int) -> int:
+        await asyncio.sleep(0.02 * n)
+        return await batch.submit(n)
+
+    results = await asyncio.wait_for(asyncio.gather(*(later(n) for n in (1, 2, 3))), 5)
+    assert results == [10, 20, 30]
+    assert send.groups == [[1, 2, 3]]
+
+
+async def test_without_linger_the_same_calls_go_one_by_one() -> None:
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=10)
+
+    async def later(n: int) -> int:
+        await asyncio.sleep(0.02 * n)
+        return await batch.submit(n)
+
+    assert await asyncio.wait_for(asyncio.gather(*(later(n) for n in (1, 2, 3))), 5) == [10, 20, 30]
+    assert send.groups == [[1], [2], [3]]
+
+
+async def test_a_lone_call_with_linger_waits_the_linger_and_no_longer() -> None:
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=10, linger=0.05)
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    assert await asyncio.wait_for(batch.submit(7), timeout=5) == 70
+    assert 0.05 <= loop.time() - started < 2.0
+    assert send.groups == [[7]]
+
+
+async def test_a_full_group_does_not_wait_for_the_linger() -> None:
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=3, linger=30.0)
+    # max_batch calls in one pass: the sender finds the group full and sends at once.
+    assert await asyncio.wait_for(asyncio.gather(*(batch.submit(n) for n in (1, 2, 3))), 5) == [
+        10,
+        20,
+        30,
+    ]
+    assert send.groups == [[1, 2, 3]]
+
+
+async def test_a_caller_gone_during_the_linger_has_no_write_made() -> None:
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=10, linger=0.1)
+    leaving = asyncio.ensure_future(batch.submit(1))
+    staying = asyncio.ensure_future(batch.submit(2))
+    await asyncio.sleep(0.01)
+    leaving.cancel()
+    assert await asyncio.wait_for(staying, 5) == 20
+    assert send.groups == [[2]]

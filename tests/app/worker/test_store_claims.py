@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import InferenceRequest, RequestStatus, UsageEvent
 from app.usage.recorder import UsageRecord
-from app.worker.store import JobStore, utc_now
+from app.worker.store import ARCHIVE_KEY_LINGER_SECONDS, JobStore, utc_now
 
 
 def counting(store: JobStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -150,22 +150,29 @@ async def test_one_pass_of_completions_is_one_statement_with_a_usage_row_per_mat
     ]
 
 
-async def test_one_pass_of_archive_keys_is_one_statement(
+@pytest.mark.parametrize("apart", [0.0, ARCHIVE_KEY_LINGER_SECONDS / 4])
+async def test_archive_keys_set_within_the_linger_are_one_statement(
     make_store: Callable[..., JobStore],
     engine: AsyncEngine,
     make_request: Callable[..., Any],
     tenant: str,
     monkeypatch: pytest.MonkeyPatch,
+    *,
+    apart: float,
 ) -> None:
     store = make_store()
-    ids = [await make_request() for _ in range(2)]
+    ids = [await make_request() for _ in range(3)]
     for request_id in ids:
         await store.claim(request_id, owner="w1", lease_seconds=30)
         usage = usage_for(request_id, tenant)
         assert await store.complete(request_id, owner="w1", values=answer("x"), usage=usage)
     sent = counting(store, monkeypatch)
 
-    await asyncio.gather(*(store.set_archived(i, archive_key=f"archive/{i}.json") for i in ids))
+    async def archived(n: int, request_id: str) -> None:
+        await asyncio.sleep(apart * n)  # jobs finishing one after another, not together
+        await store.set_archived(request_id, archive_key=f"archive/{request_id}.json")
+
+    await asyncio.wait_for(asyncio.gather(*(archived(n, i) for n, i in enumerate(ids))), 10)
 
     assert len(sent) == 1
     async with engine.connect() as conn:
