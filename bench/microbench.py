@@ -109,11 +109,28 @@ async def operations(stack: Any) -> dict[str, Op]:
     async def insert(_: int) -> Any:
         return await store.insert_pending(engine, _new_request(stack.tenant_id), inserts=inserts)
 
+    # One trivial statement on the driver, three ways to get a connection for it: what a
+    # checkout costs (the worker's grouped statements moved from the first to the second).
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    one = "SELECT $1::int"
+
+    async def via_pool(i: int) -> Any:
+        async with autocommit.connect() as conn:
+            raw: Any = await conn.get_raw_connection()
+            return await raw.driver_connection.fetch(one, i)
+
+    async def via_lease(i: int) -> Any:
+        assert lease is not None
+        async with lease.connection() as conn:
+            return await conn.fetch(one, i)
+
     return {
         "jwt verify (new token)": verify,
         "jwt verify (repeated token, cached)": verify_cached,
         "rate limit (EVALSHA)": limit,
         "insert (asyncpg, grouped on a leased connection)": insert,
+        "statement, SQLAlchemy pool checkout + raw driver": via_pool,
+        "statement, leased bare asyncpg connection": via_lease,
     }
 
 
