@@ -9,9 +9,11 @@ opens one when none is idle (at most ``size`` at once) and takes it back afterwa
 
 Failures: a server-side error (a constraint, a cancelled statement) leaves the
 connection usable and it goes back. Anything else (a closed socket, a timeout,
-cancellation mid-protocol) may have broken it, and usually means the server went away,
-so that connection and every idle one are dropped, as SQLAlchemy's pool does on a
-disconnect; the next statements reconnect.
+cancellation mid-protocol) may have broken it, so it is dropped. When the connection
+itself was lost (the server went away: a restart, a failover), every idle one is dropped
+too, as SQLAlchemy's pool does on a disconnect; a timeout or a cancellation drops only
+its own, so a slow server is not also made to accept a burst of reconnections. An idle
+connection found closed (its server process ended while it waited) is never handed out.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ class ConnectionLease:
         else:
             await self._slots.acquire()
         try:
-            conn = self._idle.pop() if self._idle else await self._connect()
+            conn = self._idle_connection() or await self._connect()
             try:
                 yield conn
             except BaseException as exc:
@@ -76,6 +78,15 @@ class ConnectionLease:
             self._put_back(conn)
         finally:
             self._slots.release()
+
+    def _idle_connection(self) -> Any:
+        """The most recently used idle connection still open, or None."""
+        while self._idle:
+            conn = self._idle.pop()
+            if not conn.is_closed():
+                return conn
+            conn.terminate()
+        return None
 
     async def _connect(self) -> Any:
         import asyncpg
@@ -94,8 +105,12 @@ class ConnectionLease:
         if isinstance(exc, asyncpg.PostgresError) and not conn.is_closed():
             self._put_back(conn)
             return
+        lost = conn.is_closed() or isinstance(
+            exc, asyncpg.ConnectionDoesNotExistError | ConnectionError
+        )
         conn.terminate()
-        self.drop_idle()
+        if lost:
+            self.drop_idle()
 
     def drop_idle(self) -> None:
         """Close every idle connection (in-use ones close when handed back)."""

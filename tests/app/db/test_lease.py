@@ -53,7 +53,7 @@ async def test_a_busy_lease_waits_then_times_out(engine: AsyncEngine) -> None:
     await lease.close()
 
 
-async def test_server_errors_keep_the_connection_and_others_drop_every_idle_one(
+async def test_server_errors_keep_the_connection_and_others_drop_only_theirs(
     engine: AsyncEngine,
 ) -> None:
     lease = _lease(engine, size=2)
@@ -65,11 +65,61 @@ async def test_server_errors_keep_the_connection_and_others_drop_every_idle_one(
         assert first is not second
     assert lease.idle_count == 2
     with pytest.raises(RuntimeError):
-        async with lease.connection():
+        async with lease.connection() as broken:
             raise RuntimeError("broken mid-protocol")
-    assert lease.idle_count == 0
-    async with lease.connection() as conn:  # reconnects
+    assert broken.is_closed()
+    assert lease.idle_count == 1  # the other one was not touched
+    async with lease.connection() as conn:
+        assert conn is not broken
         assert await conn.fetchval("SELECT 3") == 3
+    await lease.close()
+
+
+async def _terminate(engine: AsyncEngine, conn: asyncpg.Connection) -> None:
+    """End ``conn``'s server process, as a restart or failover would."""
+    pid = conn.get_server_pid()
+    async with engine.connect() as admin:
+        raw = await admin.get_raw_connection()
+        assert await raw.driver_connection.fetchval("SELECT pg_terminate_backend($1)", pid)
+
+
+async def _closed(conn: asyncpg.Connection) -> None:
+    """Wait (bounded) until the client has seen the server end ``conn``."""
+    for _ in range(100):  # the socket's end reaches the client within milliseconds
+        if conn.is_closed():
+            return
+        await asyncio.sleep(0.02)
+    pytest.fail("the terminated connection never reported closed")
+
+
+async def test_a_connection_lost_in_use_drops_every_idle_one(engine: AsyncEngine) -> None:
+    lease = _lease(engine, size=2)
+    async with lease.connection() as first, lease.connection():
+        pass
+    assert lease.idle_count == 2
+    with pytest.raises(asyncpg.InterfaceError):
+        async with lease.connection() as conn:
+            await _terminate(engine, conn)
+            await _closed(conn)
+            await conn.fetchval("SELECT 1")
+    assert lease.idle_count == 0  # the server went away: nothing idle is trusted
+    async with lease.connection() as conn:
+        assert await conn.fetchval("SELECT 6") == 6
+    await lease.close()
+    assert first.is_closed()
+
+
+async def test_an_idle_connection_whose_server_process_ended_is_not_handed_out(
+    engine: AsyncEngine,
+) -> None:
+    lease = _lease(engine, size=1)
+    async with lease.connection() as conn:
+        before = conn.get_server_pid()
+    await _terminate(engine, conn)
+    await _closed(conn)
+    async with lease.connection() as fresh:  # no failed statement first
+        assert fresh.get_server_pid() != before
+        assert await fresh.fetchval("SELECT 7") == 7
     await lease.close()
 
 
