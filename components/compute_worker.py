@@ -107,9 +107,8 @@ def datadog_environment(
 def worker_environment(inputs: WorkerInputs) -> dict[str, pulumi.Input[str]]:
     """The app environment, plus the Datadog extension's settings when Datadog is on."""
     env = dict(inputs.environment)
-    # One connection per record of a batch: N concurrent functions x batch size connections
-    # for the grouped statements (app/worker/store.py) and at most as many again for the
-    # rest, not N x the gateway-sized pool.
+    # One connection per record of a batch: N concurrent functions x (batch size + 1 or so)
+    # connections (app/worker/store.py hot_connections), not N x the gateway-sized pool.
     env["DATABASE_POOL_SIZE"] = str(inputs.config.worker_batch_size)
     env["DATABASE_MAX_OVERFLOW"] = "0"
     env["WORKER_INTERRUPTED_CALLS"] = inputs.config.worker_interrupted_calls

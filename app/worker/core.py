@@ -96,6 +96,10 @@ class WorkerCore:
     def archiver(self) -> Archiver | None:
         return self._d.archiver
 
+    @property
+    def store(self) -> JobStore:
+        return self._d.store
+
     async def process(
         self,
         message: JobMessage,

@@ -39,7 +39,7 @@ from app.worker.errors import WorkerMisconfigured
 from app.worker.metrics import WorkerMetrics
 from app.worker.poller import Poller, install_stop_signals
 from app.worker.reaper import ReapPolicy, reap, requeue_stale, requeue_unarchived
-from app.worker.store import JobStore
+from app.worker.store import JobStore, hot_connections
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -113,9 +113,12 @@ async def build_runtime(
     from app.db.engine import create_engine_for, resolve_database_url
 
     stack = AsyncExitStack()
+    # The grouped statements get their own bare connections (app/worker/store.py); the
+    # engine's pool keeps the rest of DATABASE_POOL_SIZE for the others.
+    statements = hot_connections(settings.database_pool_size)
     engine = create_engine_for(
         resolve_database_url(settings),
-        pool_size=settings.database_pool_size,
+        pool_size=max(1, settings.database_pool_size - statements),
         max_overflow=settings.database_max_overflow,
     )
     stack.push_async_callback(engine.dispose)
@@ -154,7 +157,7 @@ async def build_runtime(
             kms_key_id=worker.archive_kms_key_id,
             signed_put=signed_put,
         )
-    store = JobStore(engine)
+    store = JobStore(engine, connections=statements)
     stack.push_async_callback(store.aclose)
     deps = WorkerDeps(
         store=store,

@@ -47,14 +47,29 @@ from app.worker.statements import (
 )
 
 Clock = Callable[[], datetime]
-# Per kind of statement (claim, call mark, complete, set_archived): how many run at once,
-# and how many rows one carries (unnest arrays; a receive batch is at most 10 messages).
-STATEMENT_GROUPS = {"max_batch": 100, "max_inflight": 4}
-# Bare connections the grouped statements run on: one per statement that can be in flight
-# (4 kinds x max_inflight), so a statement never waits for one, and never more than the
-# engine's pool size (DATABASE_POOL_SIZE: the Lambda worker sizes it to its batch). Opened
-# as first needed; the engine's pool serves the rest (state, fail, release, the reaper).
-HOT_CONNECTIONS = 4 * STATEMENT_GROUPS["max_inflight"]
+# The grouped statements: claim, call mark, complete, archive key. Each kind runs up to
+# MAX_INFLIGHT_PER_KIND at once, each carrying up to MAX_ROWS rows (unnest arrays; a
+# receive batch is at most 10 messages).
+STATEMENT_KINDS = 4
+MAX_INFLIGHT_PER_KIND = 4
+MAX_ROWS = 100
+HOT_CONNECTIONS = STATEMENT_KINDS * MAX_INFLIGHT_PER_KIND
+
+
+def hot_connections(pool_size: int) -> int:
+    """Bare connections for the grouped statements of a worker with this pool size.
+
+    One per statement that can be in flight, so none ever waits for a connection: as many
+    statements of each kind in flight as fit in DATABASE_POOL_SIZE (the Lambda worker
+    sizes it to its batch), at least one and at most MAX_INFLIGHT_PER_KIND. They are
+    opened as first needed. ``build_runtime`` gives the engine's own pool (state, fail,
+    release, heartbeats, the reaper) what is left, so a worker keeps to about
+    DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW connections in all.
+    """
+    per_kind = min(MAX_INFLIGHT_PER_KIND, pool_size // STATEMENT_KINDS)
+    return STATEMENT_KINDS * max(1, per_kind)
+
+
 # Recording a job's archive key answers no client (its result is stored already; only the
 # message's delete waits on it): those statements wait this long for company, so one
 # UPDATE serves every job archived within it (~6 at 300 jobs/s) instead of one each.
@@ -145,21 +160,27 @@ class FinishedRow:
 class JobStore:
     """Conditional state changes on ``inference_requests`` (one atomic statement each)."""
 
-    def __init__(self, engine: AsyncEngine, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self, engine: AsyncEngine, *, clock: Clock = utc_now, connections: int | None = None
+    ) -> None:
         self._engine = engine
         # Every call below is a single statement, atomic on its own: autocommit saves the
         # BEGIN and COMMIT round trips (and the pool's reset ROLLBACK) per call.
         self._single = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._clock = clock
         self._pg = engine.dialect.name == "postgresql" and engine.dialect.driver == "asyncpg"
-        self._claims = GroupCommit(self._claim_rows, **STATEMENT_GROUPS)
-        self._completions = GroupCommit(self._complete_rows, **STATEMENT_GROUPS)
+        if connections is None:
+            pool_size = getattr(engine.pool, "size", None)
+            connections = hot_connections(pool_size() if callable(pool_size) else HOT_CONNECTIONS)
+        per_kind = max(1, connections // STATEMENT_KINDS)
+        size = STATEMENT_KINDS * per_kind
+        groups = {"max_batch": MAX_ROWS, "max_inflight": per_kind}
+        self._claims = GroupCommit(self._claim_rows, **groups)
+        self._completions = GroupCommit(self._complete_rows, **groups)
         self._archived = GroupCommit(
-            self._set_archive_keys, **STATEMENT_GROUPS, linger=ARCHIVE_KEY_LINGER_SECONDS
+            self._set_archive_keys, **groups, linger=ARCHIVE_KEY_LINGER_SECONDS
         )
-        self._calling = GroupCommit(self._mark_calling_rows, **STATEMENT_GROUPS)
-        pool_size = getattr(engine.pool, "size", None)
-        size = min(HOT_CONNECTIONS, pool_size()) if callable(pool_size) else HOT_CONNECTIONS
+        self._calling = GroupCommit(self._mark_calling_rows, **groups)
         self._lease = statement_lease_for(engine, size=size) if self._pg else None
 
     async def aclose(self) -> None:

@@ -135,6 +135,7 @@ def build_core(
         notifier: Notifier | None = None,
         heartbeat_seconds: float = 30.0,
         repeat_interrupted_calls: bool = True,
+        store_engine: AsyncEngine | None = None,
     ) -> WorkerCore:
         now = clock or (lambda: datetime.now(UTC))
         providers = {provider.name: provider, **(extra_providers or {})}
@@ -161,7 +162,7 @@ def build_core(
             repeat_interrupted_calls=repeat_interrupted_calls,
         )
         deps = WorkerDeps(
-            store=make_store(clock=now),
+            store=make_store(store_engine, clock=now),
             registry=registry,
             archiver=Archiver(s3_client=aws_clients["s3"], bucket=archive_bucket or bucket),
             prices=PriceTable(default_prices()),

@@ -72,7 +72,11 @@ def seed_rows(sync_url: str, tenant: str, models: list[str]) -> list[str]:
 
 
 def core_factory(
-    pg_url: str, endpoint: str, bucket: str, providers: dict[str, FakeProvider]
+    pg_url: str,
+    endpoint: str,
+    bucket: str,
+    providers: dict[str, FakeProvider],
+    built: list[WorkerCore],
 ) -> Any:
     async def build() -> WorkerCore:
         from aiobotocore.session import get_session
@@ -104,7 +108,8 @@ def core_factory(
             owner="lambda-1",
             sleep=no_sleep,
         )
-        return WorkerCore(deps)
+        built.append(WorkerCore(deps))
+        return built[-1]
 
     return build
 
@@ -127,10 +132,13 @@ def test_lambda_reports_only_unfinished_records_as_batch_item_failures(
             sqs_record("m-bad", "not json", receive_count=1),
         ]
     }
-    worker = LambdaWorker(core_factory(migrated_pg_url, aws_env, bucket, providers))
+    built: list[WorkerCore] = []
+    worker = LambdaWorker(core_factory(migrated_pg_url, aws_env, bucket, providers, built))
     try:
         response = worker.handle(event, None)
     finally:
+        for core in built:  # what the Lambda environment would keep open between invocations
+            worker.run(core.store.aclose())
         worker.close()
 
     failures = sorted(item["itemIdentifier"] for item in response["batchItemFailures"])

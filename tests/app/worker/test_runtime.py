@@ -96,6 +96,33 @@ async def test_runtime_processes_a_local_echo_job_on_sqlite(
     assert done[0].outcome.value == "completed"
 
 
+@pytest.mark.parametrize(("pool_size", "statements", "engine_pool"), [(10, 8, 2), (32, 16, 16)])
+async def test_runtime_splits_the_connection_budget_and_closes_the_statement_lease(
+    aws_env: str, migrated_pg_url: str, pool_size: int, statements: int, engine_pool: int
+) -> None:
+    base = Settings(
+        database_url=migrated_pg_url, aws_endpoint_url=aws_env, database_pool_size=pool_size
+    )
+    prefix = f"rt-{uuid.uuid4().hex[:6]}"
+    settings = with_local_resources(base, create_local_resources(base, prefix=prefix))
+    runtime = await build_runtime(settings, WorkerSettings())
+    store = runtime.core.store
+    try:
+        # The grouped statements' connections come out of DATABASE_POOL_SIZE, not on top.
+        assert runtime.engine.pool.size() == engine_pool  # type: ignore[attr-defined]
+        answers = await asyncio.gather(
+            *(
+                store._fetch_sql("SELECT pg_backend_pid() AS pid, pg_sleep(0.1)", [])
+                for _ in range(3 * statements)
+            )
+        )
+        assert len({rows[0]["pid"] for rows in answers}) == statements
+    finally:
+        await runtime.aclose()
+    with pytest.raises(ConnectionError, match="closed"):
+        await store._fetch_sql("SELECT 1", [])
+
+
 def test_poller_metrics_endpoint_serves_worker_counters() -> None:
     import socket
 

@@ -376,6 +376,43 @@ async def test_database_blip_after_the_provider_answered_does_not_call_it_again(
     assert (await row_of(engine, request_id))["status"] == RequestStatus.COMPLETED
 
 
+@pytest.mark.parametrize("fault", ["unreachable", "closed"])
+async def test_a_database_the_worker_cannot_reach_leaves_the_job_for_the_next_delivery(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+    migrated_pg_url: str,
+    *,
+    fault: str,
+) -> None:
+    """Through the real statement lease: refused connections, or a store already closed."""
+    import socket
+
+    from sqlalchemy import make_url
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused = make_url(migrated_pg_url).set(host="127.0.0.1", port=port)
+    url = refused.render_as_string(hide_password=False)
+    store_engine = create_async_engine(url) if fault == "unreachable" else engine
+    provider = FakeProvider()
+    core = build_core(provider, store_engine=store_engine)
+    if fault == "closed":
+        await core.store.aclose()
+    request_id = await make_request()
+    try:
+        result = await asyncio.wait_for(core.process(message(request_id, tenant)), 30)
+    finally:
+        if store_engine is not engine:
+            await store_engine.dispose()
+    assert result.outcome is Outcome.RETRY and not result.outcome.ack
+    assert provider.calls == []
+    assert (await row_of(engine, request_id))["status"] == RequestStatus.PENDING
+
+
 async def test_heartbeat_beats_only_while_a_long_job_runs(
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
