@@ -18,6 +18,7 @@ a steady trickle of calls shares sends too, at the price of that much delay per 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
@@ -45,6 +46,8 @@ class GroupCommit(Generic[Item, Result]):
         self._max_batch = max(1, max_batch)
         self._max_inflight = max(1, max_inflight)
         self._linger = max(0.0, linger)
+        # Set when a lingering group fills up: it leaves at once.
+        self._full: asyncio.Event | None = None
         self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
         # The loop keeps only weak references to tasks.
         self._sending: set[asyncio.Task[None]] = set()
@@ -54,6 +57,8 @@ class GroupCommit(Generic[Item, Result]):
         future: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
         starts_a_group = not self._waiting
         self._waiting.append((item, future))
+        if self._full is not None and len(self._waiting) >= self._max_batch:
+            self._full.set()
         # The first call of a group starts a sender if a slot is free; the others join it,
         # and a busy sender picks up what waits before it finishes.
         if starts_a_group and len(self._sending) < self._max_inflight:
@@ -66,7 +71,7 @@ class GroupCommit(Generic[Item, Result]):
         # busy are picked up here, not left behind.
         try:
             if self._linger and len(self._waiting) < self._max_batch:
-                await asyncio.sleep(self._linger)
+                await self._linger_for_company()
             while self._waiting:
                 group = self._waiting[: self._max_batch]
                 del self._waiting[: self._max_batch]
@@ -84,6 +89,16 @@ class GroupCommit(Generic[Item, Result]):
             # Here, not in a done callback: that runs a pass later, and a call made in
             # between would count this finished task as busy and wait forever.
             self._sending.discard(asyncio.current_task())
+
+    async def _linger_for_company(self) -> None:
+        """Wait ``linger`` seconds, or less if the group fills up meanwhile."""
+        self._full = full = asyncio.Event()
+        try:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._linger):
+                    await full.wait()
+        finally:
+            self._full = None
 
     async def _send_group(self, group: list[tuple[Item, asyncio.Future[Result]]]) -> None:
         try:

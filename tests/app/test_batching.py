@@ -95,10 +95,10 @@ async def test_a_caller_cancelled_before_the_send_is_left_out() -> None:
 
 async def test_with_linger_calls_spread_over_the_window_share_one_send() -> None:
     send = Recorder(delay=0)
-    batch = GroupCommit(send, max_batch=10, linger=0.2)
+    batch = GroupCommit(send, max_batch=10, linger=1.0)
 
     async def later(n: int) -> int:
-        await asyncio.sleep(0.02 * n)
+        await asyncio.sleep(0.01 * n)  # well inside the linger, even on a stalled loop
         return await batch.submit(n)
 
     results = await asyncio.wait_for(asyncio.gather(*(later(n) for n in (1, 2, 3))), 5)
@@ -106,16 +106,22 @@ async def test_with_linger_calls_spread_over_the_window_share_one_send() -> None
     assert send.groups == [[1, 2, 3]]
 
 
-async def test_without_linger_the_same_calls_go_one_by_one() -> None:
+async def test_without_linger_calls_one_after_another_go_one_by_one() -> None:
     send = Recorder(delay=0)
     batch = GroupCommit(send, max_batch=10)
-
-    async def later(n: int) -> int:
-        await asyncio.sleep(0.02 * n)
-        return await batch.submit(n)
-
-    assert await asyncio.wait_for(asyncio.gather(*(later(n) for n in (1, 2, 3))), 5) == [10, 20, 30]
+    assert [await asyncio.wait_for(batch.submit(n), 5) for n in (1, 2, 3)] == [10, 20, 30]
     assert send.groups == [[1], [2], [3]]
+
+
+async def test_a_group_that_fills_during_the_linger_leaves_at_once() -> None:
+    send = Recorder(delay=0)
+    batch = GroupCommit(send, max_batch=3, linger=30.0)
+    first = asyncio.ensure_future(batch.submit(1))
+    await asyncio.sleep(0.01)  # the sender is lingering now
+    assert not first.done()
+    rest = [asyncio.ensure_future(batch.submit(n)) for n in (2, 3)]
+    assert await asyncio.wait_for(asyncio.gather(first, *rest), 5) == [10, 20, 30]
+    assert send.groups == [[1, 2, 3]]
 
 
 async def test_a_lone_call_with_linger_waits_the_linger_and_no_longer() -> None:
