@@ -102,12 +102,16 @@ async def list_api_keys(engine: AsyncEngine, tenant_id: str) -> list[dict[str, A
 
 
 async def revoke_api_key(engine: AsyncEngine, *, tenant_id: str, key_id: str) -> bool:
-    """Revoke the tenant's key; False when no such key exists for this tenant."""
+    """Revoke the tenant's key; False when no such key exists for this tenant.
+
+    Repeating it is harmless: the first revocation's time is kept.
+    """
+    first = sa.func.coalesce(api_keys.c.revoked_at, datetime.now(UTC))
     async with engine.begin() as conn:
         result = await conn.execute(
             sa.update(api_keys)
             .where(api_keys.c.id == key_id, api_keys.c.tenant_id == tenant_id)
-            .values(revoked=True, revoked_at=datetime.now(UTC))
+            .values(revoked=True, revoked_at=first)
         )
     return bool(result.rowcount)
 

@@ -134,7 +134,12 @@ class RedisRateLimiter:
 
     async def mark_revoked(self, key_id: str) -> None:
         """Set the marker every process's next check sees (outlives the key caches)."""
-        await self._client.set(revoked_marker(key_id), "1", ex=REVOKED_MARKER_TTL_SECONDS)
+        try:
+            await self._client.set(revoked_marker(key_id), "1", ex=REVOKED_MARKER_TTL_SECONDS)
+        except (RedisError, OSError) as exc:
+            raise DependencyUnavailable(
+                f"rate limiter unavailable: {type(exc).__name__}", dependency="redis"
+            ) from exc
 
     async def is_revoked(self, key_id: str) -> bool:
         """One EXISTS on the marker ``mark_revoked`` sets."""

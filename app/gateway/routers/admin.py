@@ -93,14 +93,17 @@ async def list_keys(gw: GatewayDep, admin: AdminDep) -> Any:
 
 @router.delete("/keys/{key_id}", response_model=ApiKeyPublic, responses=ERRORS)
 async def revoke_key(key_id: str, gw: GatewayDep, admin: AdminDep) -> Any:
-    """Revoke a key; every gateway process refuses it from the next request on."""
+    """Revoke a key; every gateway process refuses it from the next request on.
+
+    Safe to repeat: when the shared limiter cannot be told (Redis down: 503), the key is
+    already revoked in the database and audited, and repeating the call finishes it.
+    """
     try:
         if not await accounts.revoke_api_key(gw.engine, tenant_id=admin.tenant_id, key_id=key_id):
             raise NotFound(f"no API key {key_id[:40]!r} for this tenant")
         # This process forgets first (no await in between: no request can slip through
         # on its cache), then every other gateway learns of it through the limiter.
         gw.key_cache.forget_all()
-        await gw.limiter.mark_revoked(key_id)
         await accounts.record_audit(
             gw.engine,
             tenant_id=admin.tenant_id,
@@ -108,6 +111,7 @@ async def revoke_key(key_id: str, gw: GatewayDep, admin: AdminDep) -> Any:
             action="api_key.revoke",
             target=key_id,
         )
+        await gw.limiter.mark_revoked(key_id)
         rows = await accounts.list_api_keys(gw.engine, admin.tenant_id)
     except DB_ERRORS as exc:
         raise db_unavailable(exc) from exc

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from app.db import accounts
+from app.errors import DependencyUnavailable
 
 
 async def test_admin_creates_lists_and_revokes_keys_with_audit_rows(harness) -> None:
@@ -26,6 +27,37 @@ async def test_admin_creates_lists_and_revokes_keys_with_audit_rows(harness) -> 
     assert revoked.json()["revoked"] is True
     actions = [row["action"] for row in await accounts.list_audit(harness.gateway.engine, tenant)]
     assert actions == ["api_key.create", "api_key.revoke"]
+
+
+async def test_a_revoke_the_limiter_cannot_spread_answers_503_and_can_be_repeated(
+    harness, monkeypatch
+) -> None:
+    tenant = await harness.tenant()
+    admin = harness.bearer(await harness.api_key(tenant, role="admin"))
+    key = (await harness.client.post("/api/admin/keys", json={}, headers=admin)).json()
+    limiter = harness.gateway.limiter
+    working = limiter.mark_revoked
+
+    async def redis_down(key_id: str) -> None:
+        raise DependencyUnavailable("rate limiter unavailable: ConnectionError", dependency="redis")
+
+    monkeypatch.setattr(limiter, "mark_revoked", redis_down)
+    failed = await harness.client.delete(f"/api/admin/keys/{key['id']}", headers=admin)
+    assert failed.status_code == 503 and "Retry-After" in failed.headers
+    # Already revoked where it counts (the database) and audited; the caller repeats.
+    first = next(
+        k
+        for k in (await harness.client.get("/api/admin/keys", headers=admin)).json()
+        if k["id"] == key["id"]
+    )
+    assert first["revoked"] is True
+    monkeypatch.setattr(limiter, "mark_revoked", working)
+    again = await harness.client.delete(f"/api/admin/keys/{key['id']}", headers=admin)
+    assert again.status_code == 200
+    assert again.json()["revokedAt"] == first["revokedAt"]  # the first revocation's time
+    assert await limiter.is_revoked(key["id"])
+    actions = [row["action"] for row in await accounts.list_audit(harness.gateway.engine, tenant)]
+    assert actions == ["api_key.create", "api_key.revoke", "api_key.revoke"]
 
 
 async def test_admin_cannot_touch_another_tenants_key(harness) -> None:

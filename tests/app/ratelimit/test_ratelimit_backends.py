@@ -52,3 +52,23 @@ async def test_redis_limiter_matches_the_memory_semantics(redis_url: str) -> Non
         assert await limiter.ping()
     finally:
         await limiter.close()
+
+
+async def test_redis_limiter_down_is_a_dependency_error_for_revocations_too() -> None:
+    import socket
+
+    import pytest
+
+    from app.errors import DependencyUnavailable
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    limiter = RedisRateLimiter(Redis(host="127.0.0.1", port=port, socket_connect_timeout=1))
+    try:
+        with pytest.raises(DependencyUnavailable, match="rate limiter unavailable"):
+            await limiter.mark_revoked("key-1")
+        with pytest.raises(DependencyUnavailable, match="rate limiter unavailable"):
+            await limiter.is_revoked("key-1")
+    finally:
+        await limiter.close()
