@@ -28,7 +28,7 @@ from typing import Any, NamedTuple
 from bench import faults
 from bench.procs import ROOT
 from bench.procstat import load_average
-from bench.stack import MODEL, Stack, StackOptions, running_stack
+from bench.stack import DEFAULT_INTERRUPTED_CALLS, MODEL, Stack, StackOptions, running_stack
 from bench.targets import Target, loadgen_argv
 
 RESULTS = ROOT / "bench" / "results"
@@ -225,8 +225,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--interrupted-calls",
         choices=("retry", "fail"),
-        default="retry",
-        help="WORKER_INTERRUPTED_CALLS of the worker: make a killed worker's calls again or not",
+        default=DEFAULT_INTERRUPTED_CALLS,
+        help="WORKER_INTERRUPTED_CALLS of the worker: make a killed worker's calls again or not"
+        f" (default: the worker's own, {DEFAULT_INTERRUPTED_CALLS})",
     )
     args = parser.parse_args(argv)
     chosen = [d for d in DRILLS if not args.only or d.name in args.only]

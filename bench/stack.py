@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from app.worker.config import WorkerSettings
 from bench.procs import PYTHON, Proc, Procs, free_port, procs, wait_for_port
 from bench.services import PrivatePostgres, PrivateRedis, private_postgres, private_redis
 
@@ -26,6 +27,8 @@ UVICORN_TAIL = ["--http", "httptools", "--no-access-log", "--log-level", "warnin
 MODEL = "gpt-4o-mini"
 BENCH_KEY = "bench-upstream-key-not-a-placeholder"
 START_TIMEOUT = 90.0
+# WORKER_INTERRUPTED_CALLS the benches run with unless told otherwise: the worker's own.
+DEFAULT_INTERRUPTED_CALLS: str = WorkerSettings.model_fields["worker_interrupted_calls"].default
 
 
 @dataclass(frozen=True)

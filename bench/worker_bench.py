@@ -23,7 +23,7 @@ from bench.errors import HarnessError
 from bench.feeder import feed, job_rows, status_counts
 from bench.procs import ROOT, free_port
 from bench.procstat import CpuMeter, MachineMeter, load_average
-from bench.stack import Stack, StackOptions, running_stack
+from bench.stack import DEFAULT_INTERRUPTED_CALLS, Stack, StackOptions, running_stack
 
 RESULTS = ROOT / "bench" / "results"
 # A sample belongs to the operation of its innermost frame in our code (app/...), so
@@ -259,7 +259,7 @@ def run_case(
     profile: bool = False,
     prefetch: int | None = None,
     backlog: int | None = None,
-    interrupted_calls: str = "retry",
+    interrupted_calls: str = DEFAULT_INTERRUPTED_CALLS,
 ) -> dict[str, Any]:
     # Jobs sent and not completed: the worker holds up to 2 x concurrency + prefetch of
     # them (app/worker/poller.py), and the queue must not run dry between feeder ticks.
@@ -325,8 +325,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--interrupted-calls",
         choices=("retry", "fail"),
-        default="retry",
-        help="WORKER_INTERRUPTED_CALLS ('fail' adds the call-start mark per job)",
+        default=DEFAULT_INTERRUPTED_CALLS,
+        help="WORKER_INTERRUPTED_CALLS ('fail': the claim waits for a call slot and marks the"
+        f" call; default: the worker's own, {DEFAULT_INTERRUPTED_CALLS})",
     )
     args = parser.parse_args(argv)
     cases = [

@@ -120,8 +120,9 @@ class InferenceRequest(Base):
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     # When the current owner's provider call began (set only with
-    # WORKER_INTERRUPTED_CALLS=fail): an expired lease with this set means a worker died
-    # with the call in flight (app/worker/core.py).
+    # WORKER_INTERRUPTED_CALLS=fail, by the claim made once the job holds its call slot):
+    # an expired lease with this set means a worker died with the call in flight
+    # (app/worker/core.py).
     call_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     completed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     lease_owner: Mapped[str | None] = mapped_column(String(100), nullable=True)

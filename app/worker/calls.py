@@ -1,10 +1,12 @@
 """How many provider calls one worker process makes at once (``WORKER_CONCURRENCY``).
 
-The bound sits around the provider call only: the claim before it and the store, archive
-and notification after it run outside, so a slot is held for the provider's latency and
-not for the worker's own round trips (which would cap a worker at concurrency / (latency
-+ bookkeeping) jobs/s). A job that reaches the bound after the worker was told to stop
-does not start its call: ``NotStarted`` hands it back.
+The bound sits around the provider call only: the store, archive and notification after
+it run outside, so a slot is held for the provider's latency and not for the worker's own
+round trips (which would cap a worker at concurrency / (latency + bookkeeping) jobs/s).
+Under WORKER_INTERRUPTED_CALLS=fail the claim runs inside the slot too, because that one
+statement also marks the call as started (app/worker/core.py); the slot is then held for
+one round trip more, as it was for the separate mark before. A job that reaches the bound
+after the worker was told to stop does not start its call: ``NotStarted`` hands it back.
 """
 
 from __future__ import annotations
@@ -34,6 +36,10 @@ class ProviderCalls:
         self._refused: set[asyncio.Task[object]] = set()
 
     async def __aenter__(self) -> None:
+        await self.acquire()
+
+    async def acquire(self) -> None:
+        """Take a slot; ``NotStarted`` when the worker is stopping."""
         stop = self._stop
         if stop is not None and self._slots.locked():
             await self._wait_for_slot()
@@ -81,5 +87,30 @@ class ProviderCalls:
         exc: BaseException | None,
         traceback: TracebackType | None,
     ) -> None:
+        self.release()
+
+    def release(self) -> None:
+        """Give back a slot taken by ``acquire``."""
         self.in_flight -= 1
         self._slots.release()
+
+
+class CallSlot:
+    """One job's hold on a ``ProviderCalls`` slot: taken once, given back at most once.
+
+    ``None`` (the Lambda worker, whose batch size is the bound) makes both no-ops.
+    """
+
+    def __init__(self, calls: ProviderCalls | None) -> None:
+        self._calls = calls
+        self._held = False
+
+    async def acquire(self) -> None:
+        if self._calls is not None and not self._held:
+            await self._calls.acquire()
+            self._held = True
+
+    def release(self) -> None:
+        if self._calls is not None and self._held:
+            self._held = False
+            self._calls.release()

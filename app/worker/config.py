@@ -36,11 +36,12 @@ class WorkerSettings(BaseSettings):
     worker_shutdown_grace_seconds: float = Field(default=25.0, ge=0)
     provider_timeout_seconds: float = Field(default=60.0, gt=0)
     # A provider call cut off by a worker crash (kill -9, OOM, Lambda timeout) or by the end
-    # of the shutdown grace may have been served and billed. "retry" makes it again (the
-    # client gets its answer; the provider may be paid twice); "fail" marks the request
-    # failed with worker_interrupted instead (never a second call; the client resubmits).
-    # "fail" costs one more grouped statement per job (the call-start mark).
-    worker_interrupted_calls: Literal["retry", "fail"] = "retry"
+    # of the shutdown grace may have been served and billed. "fail" (the default) marks the
+    # request failed with worker_interrupted (never a second call; the client decides
+    # whether to submit again); "retry" makes the call again (the client gets its answer;
+    # the provider may be paid twice). Under "fail" the claim, made once the job holds its
+    # call slot, marks the call as started: no statement more than "retry".
+    worker_interrupted_calls: Literal["retry", "fail"] = "fail"
     # Young objects between garbage collections once the poller has started; the start-up
     # heap is frozen out of every collection (app/gc_tuning.py). 0 keeps CPython's defaults.
     gc_gen0_threshold: int = Field(default=DEFAULT_GEN0_THRESHOLD, ge=0)
@@ -94,7 +95,7 @@ class WorkerConfig:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     fallbacks: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # False: a call a worker died during is not made again (WORKER_INTERRUPTED_CALLS=fail).
-    repeat_interrupted_calls: bool = True
+    repeat_interrupted_calls: bool = False
 
     @classmethod
     def from_settings(cls, settings: WorkerSettings) -> WorkerConfig:

@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext, suppress
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -31,7 +31,7 @@ from app.providers.registry import ProviderRegistry
 from app.providers.retry import Jitter, Sleep, complete_with_fallback
 from app.usage.prices import PriceTable
 from app.usage.recorder import build_usage
-from app.worker.calls import NotStarted, ProviderCalls
+from app.worker.calls import CallSlot, NotStarted, ProviderCalls
 from app.worker.config import WorkerConfig
 from app.worker.errors import MalformedJobMessage
 from app.worker.messages import JobMessage, JobRef, JobResult, Outcome, parse_job_body
@@ -135,15 +135,46 @@ class WorkerCore:
         extend_visibility: ExtendVisibility | None,
         calls: ProviderCalls | None,
     ) -> JobResult:
+        slot = CallSlot(calls)
+        try:
+            return await self._claim_and_run(ref, message, extend_visibility, slot)
+        finally:
+            slot.release()
+
+    async def _claim_and_run(
+        self,
+        ref: JobRef,
+        message: JobMessage,
+        extend_visibility: ExtendVisibility | None,
+        slot: CallSlot,
+    ) -> JobResult:
+        """Claim the row and run its call (WORKER_INTERRUPTED_CALLS decides the order).
+
+        ``retry``: claim, then wait for a call slot. ``fail``: the slot first, then one
+        statement claims the row and marks its call as started, so a worker that dies
+        from then on leaves a row the next claim fails as ``worker_interrupted``. A job
+        refused its slot at stop was never claimed: the message simply goes back.
+        """
+        marked = not self._d.config.repeat_interrupted_calls
+        if marked:
+            try:
+                await slot.acquire()
+            except NotStarted:
+                return JobResult(Outcome.RETRY, ref.request_id, retry_after=0, reason="stopping")
         job = await self._d.store.claim(
-            ref.request_id, owner=self._d.owner, lease_seconds=self._d.config.lease_seconds
+            ref.request_id,
+            owner=self._d.owner,
+            lease_seconds=self._d.config.lease_seconds,
+            calling=marked,
         )
         if job is None:
+            slot.release()
             return await self._not_claimed(ref.request_id)
-        if job.interrupted and not self._d.config.repeat_interrupted_calls:
+        if job.interrupted and marked:
+            slot.release()
             return await self._fail(job, INTERRUPTED, INTERRUPTED_MESSAGE, Outcome.FAILED)
         async with self._heartbeat(job.id, extend_visibility):
-            return await self._run(job, message, calls)
+            return await self._run(job, message, slot, marked=marked)
 
     async def _not_claimed(self, request_id: str) -> JobResult:
         state = await self._d.store.state(request_id)
@@ -167,22 +198,25 @@ class WorkerCore:
         return max(1.0, (expires_at - self._d.clock()).total_seconds())
 
     async def _run(
-        self, job: ClaimedJob, message: JobMessage, calls: ProviderCalls | None
+        self, job: ClaimedJob, message: JobMessage, slot: CallSlot, *, marked: bool
     ) -> JobResult:
-        request = CompletionRequest.from_parameters(
-            model=job.model, prompt=job.prompt, parameters=job.parameters
-        )
-        tracing.set_attributes(model=job.model)
-        bound: AbstractAsyncContextManager[None] = calls if calls is not None else nullcontext()
-        mark = not self._d.config.repeat_interrupted_calls
-        calling = False
+        """The provider call in its slot (held already when ``marked``), then the result."""
         try:
-            async with bound:
-                if mark and not await self._mark_calling(job):
-                    return JobResult(Outcome.SKIPPED, job.id, reason="lease_lost")
-                calling = True
-                started = time.monotonic()
+            request = CompletionRequest.from_parameters(
+                model=job.model, prompt=job.prompt, parameters=job.parameters
+            )
+        except Exception:
+            # No call was made: the row goes back unmarked, not failed as interrupted later.
+            await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
+            raise
+        tracing.set_attributes(model=job.model)
+        try:
+            await slot.acquire()
+            started = time.monotonic()
+            try:
                 completion = await self._call(job, request)
+            finally:
+                slot.release()
         except NotStarted:
             # Stopping while this job waited for a call slot: the row goes back untouched.
             await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
@@ -193,8 +227,8 @@ class WorkerCore:
             return await self._retry_or_dead_letter(job, message, exc)
         except asyncio.CancelledError:
             # Shutdown: hand the row back so the next delivery can claim it at once, or,
-            # when interrupted calls are not repeated and this one was in flight, close it.
-            if mark and calling:
+            # when interrupted calls are not repeated (the row says its call started), close it.
+            if marked:
                 await asyncio.shield(
                     self._fail(job, INTERRUPTED, INTERRUPTED_MESSAGE, Outcome.FAILED)
                 )
@@ -205,19 +239,6 @@ class WorkerCore:
         tracing.set_attributes(provider=completion.provider)
         self._d.metrics.provider_latency.labels(provider=completion.provider).observe(elapsed)
         return await self._finish(job, completion, processing_ms=int(elapsed * 1000))
-
-    async def _mark_calling(self, job: ClaimedJob) -> bool:
-        """Mark the call's start (WORKER_INTERRUPTED_CALLS=fail); False if the lease was lost.
-
-        When the database refuses the mark, the row is handed back (best effort) before
-        the error goes on: no call was made, and the next delivery need not wait out the lease.
-        """
-        try:
-            return await self._d.store.mark_calling(job.id, owner=self._d.owner)
-        except DB_WRITE_ERRORS:
-            with suppress(*DB_WRITE_ERRORS):
-                await self._d.store.release(job.id, owner=self._d.owner)
-            raise
 
     async def _call(self, job: ClaimedJob, request: CompletionRequest) -> Completion:
         """The provider call with its retries and fallbacks (in one provider-call slot)."""

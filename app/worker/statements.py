@@ -56,22 +56,25 @@ def _claim_statement() -> Any:
             attempts=REQUESTS.c.attempts + 1,
             started_at=now,
             updated_at=now,
-            call_started_at=None,
+            call_started_at=bindparam("p_call_started_at", type_=REQUESTS.c.call_started_at.type),
         )
         .returning(*CLAIM_COLUMNS)
     )
 
 
 CLAIM = _claim_statement()
-# ``CLAIM`` for many rows: one (id, now, expires, owner) per claim. ``interrupted`` says
+# ``CLAIM`` for many rows: one (id, now, expires, owner, calling) per claim; ``calling``
+# marks the owner's provider call as started now (WORKER_INTERRUPTED_CALLS=fail),
+# otherwise the mark is cleared. ``interrupted`` says
 # the row was taken from a worker that died with its provider call in flight (its lease
 # expired with ``call_started_at`` set): read from the row as it was before this update.
 CLAIM_MANY_SQL = f"""
 WITH c AS (
-    SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::timestamptz[], $4::varchar[])
-        AS c(id, now, expires, owner)
+    SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::timestamptz[], $4::varchar[],
+                         $5::boolean[])
+        AS c(id, now, expires, owner, calling)
 ), prev AS (
-    -- Locked, so a mark or release committed while this waits is what it reads: the
+    -- Locked, so a claim or release committed while this waits is what it reads: the
     -- UPDATE below re-checks its WHERE on the newest row, and this must agree with it.
     SELECT r.id, (r.status = '{RequestStatus.PROCESSING.value}'
                   AND r.call_started_at IS NOT NULL) AS interrupted
@@ -82,22 +85,13 @@ WITH c AS (
 UPDATE inference_requests AS r
 SET status = '{RequestStatus.PROCESSING.value}', lease_owner = c.owner,
     lease_expires_at = c.expires, attempts = r.attempts + 1,
-    started_at = c.now, updated_at = c.now, call_started_at = NULL
+    started_at = c.now, updated_at = c.now,
+    call_started_at = CASE WHEN c.calling THEN c.now END
 FROM c JOIN prev ON prev.id = c.id
 WHERE r.id = c.id
   AND (r.status = '{RequestStatus.PENDING.value}'
        OR (r.status = '{RequestStatus.PROCESSING.value}' AND r.lease_expires_at < c.now))
 RETURNING {", ".join(f"r.{column.name}" for column in CLAIM_COLUMNS)}, prev.interrupted
-"""
-# The owner's provider call starts now, for many rows: one (id, owner, now) per call. Only
-# while the lease holds: past it another worker may take the row, and must see the mark.
-MARK_CALLING_MANY_SQL = f"""
-UPDATE inference_requests AS r
-SET call_started_at = c.now
-FROM unnest($1::varchar[], $2::varchar[], $3::timestamptz[]) AS c(id, owner, now)
-WHERE r.id = c.id AND r.status = '{RequestStatus.PROCESSING.value}' AND r.lease_owner = c.owner
-  AND r.lease_expires_at > c.now
-RETURNING r.id
 """
 SET_ARCHIVED = (
     update(REQUESTS)

@@ -39,7 +39,6 @@ from app.worker.statements import (
     COMPLETE_MANY_SQL,
     COMPLETE_MANY_TYPES,
     COMPLETED_VALUES,
-    MARK_CALLING_MANY_SQL,
     REQUESTS,
     SET_ARCHIVED,
     SET_ARCHIVED_MANY_SQL,
@@ -47,10 +46,10 @@ from app.worker.statements import (
 )
 
 Clock = Callable[[], datetime]
-# The grouped statements: claim, call mark, complete, archive key. Each kind runs up to
+# The grouped statements: claim, complete, archive key. Each kind runs up to
 # MAX_INFLIGHT_PER_KIND at once, each carrying up to MAX_ROWS rows (unnest arrays; a
 # receive batch is at most 10 messages).
-STATEMENT_KINDS = 4
+STATEMENT_KINDS = 3
 MAX_INFLIGHT_PER_KIND = 4
 MAX_ROWS = 100
 HOT_CONNECTIONS = STATEMENT_KINDS * MAX_INFLIGHT_PER_KIND
@@ -108,7 +107,7 @@ class ClaimedJob:
     attempts: int
     created_at: datetime
     # Taken from a worker that died with its provider call in flight (only ever true when
-    # calls are marked: WORKER_INTERRUPTED_CALLS=fail).
+    # claims mark calls: WORKER_INTERRUPTED_CALLS=fail).
     interrupted: bool = False
 
 
@@ -120,6 +119,7 @@ class _Claim:
     now: datetime
     expires: datetime
     owner: str
+    calling: bool
 
 
 @dataclass(frozen=True)
@@ -180,7 +180,6 @@ class JobStore:
         self._archived = GroupCommit(
             self._set_archive_keys, **groups, linger=ARCHIVE_KEY_LINGER_SECONDS
         )
-        self._calling = GroupCommit(self._mark_calling_rows, **groups)
         self._lease = statement_lease_for(engine, size=size) if self._pg else None
 
     async def aclose(self) -> None:
@@ -208,18 +207,29 @@ class JobStore:
         )
 
     async def claim(
-        self, request_id: str, *, owner: str, lease_seconds: float
+        self, request_id: str, *, owner: str, lease_seconds: float, calling: bool = False
     ) -> ClaimedJob | None:
-        """Take the row (pending, or processing with an expired lease); None if another has it."""
+        """Take the row (pending, or processing with an expired lease); None if another has it.
+
+        ``calling``: the owner's provider call starts now (WORKER_INTERRUPTED_CALLS=fail).
+        A worker that dies after this leaves the row ``processing`` with the mark set, so
+        the next claim knows the call may have reached the provider (``interrupted``).
+        """
         now = self._clock()
         expires = now + timedelta(seconds=lease_seconds)
         row: Any
         interrupted = False
         if self._pg:
-            row = await self._claims.submit(_Claim(request_id, now, expires, owner))
+            row = await self._claims.submit(_Claim(request_id, now, expires, owner, calling))
             interrupted = row is not None and bool(row["interrupted"])
         else:
-            params = {"p_id": request_id, "p_now": now, "p_owner": owner, "p_expires": expires}
+            params = {
+                "p_id": request_id,
+                "p_now": now,
+                "p_owner": owner,
+                "p_expires": expires,
+                "p_call_started_at": now if calling else None,
+            }
             was, row = await self._claim_one(request_id, params)
             interrupted = was is not None and (
                 was.status == RequestStatus.PROCESSING and was.call_started_at is not None
@@ -261,32 +271,13 @@ class JobStore:
             await conn.exec_driver_sql("COMMIT")
             return was, row
 
-    async def mark_calling(self, request_id: str, *, owner: str) -> bool:
-        """Record that the owner's provider call starts now; False if the lease was lost.
-
-        A worker that dies after this leaves the row ``processing`` with the mark set, so
-        the next claim knows the call may have reached the provider (``interrupted``).
-        """
-        now = self._clock()
-        if self._pg:
-            return await self._calling.submit((request_id, owner, now))
-        held = and_(self._owned(request_id, owner), REQUESTS.c.lease_expires_at > now)
-        return await self._update(held, {"call_started_at": now})
-
-    async def _mark_calling_rows(self, marks: list[tuple[str, str, datetime]]) -> list[bool]:
-        """One ``MARK_CALLING_MANY_SQL``: whether each mark matched its owner's row."""
-        ordered = sorted(marks)
-        args = [[m[0] for m in ordered], [m[1] for m in ordered], [m[2] for m in ordered]]
-        marked = {row["id"] for row in await self._fetch_sql(MARK_CALLING_MANY_SQL, args)}
-        return [m[0] in marked for m in marks]
-
     async def _claim_rows(self, claims: list[_Claim]) -> list[Any]:
         """One ``CLAIM_MANY_SQL``: each claim's row, or None when it was not claimable."""
         # Sorted ids lock rows in one order, so two workers' batches cannot deadlock.
         ordered = sorted(claims, key=lambda c: c.request_id)
         args = [
             [getattr(c, name) for c in ordered]
-            for name in ("request_id", "now", "expires", "owner")
+            for name in ("request_id", "now", "expires", "owner", "calling")
         ]
         by_id = {row["id"]: row for row in await self._fetch_sql(CLAIM_MANY_SQL, args)}
         # A second delivery in the same pass finds the row taken by the first.

@@ -93,11 +93,12 @@ class ComputeConfig(ConfigSection):
         description="Reserved concurrency of the worker (-1 leaves it unreserved).",
     )
     worker_interrupted_calls: Literal["retry", "fail"] = Field(
-        default="retry",
+        default="fail",
         alias="workerInterruptedCalls",
         description=(
-            "A provider call cut off by a worker crash or timeout: 'retry' makes it again "
-            "(the provider may bill twice), 'fail' fails the request with worker_interrupted."
+            "A provider call cut off by a worker crash or timeout: 'fail' (default) fails "
+            "the request with worker_interrupted, never calling twice; 'retry' makes it "
+            "again (the provider may bill twice)."
         ),
     )
     worker_archive_signed_put: bool = Field(

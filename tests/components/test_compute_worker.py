@@ -49,7 +49,7 @@ def test_datadog_settings_join_the_app_environment_only_when_on() -> None:
     pool = {
         "DATABASE_POOL_SIZE": "10",
         "DATABASE_MAX_OVERFLOW": "0",
-        "WORKER_INTERRUPTED_CALLS": "retry",
+        "WORKER_INTERRUPTED_CALLS": "fail",
         "ARCHIVE_SIGNED_PUT": "true",
         "GC_GEN0_THRESHOLD": "20000",
     }
@@ -79,10 +79,10 @@ def test_worker_database_pool_matches_its_batch_not_the_gateway() -> None:
 
 def test_interrupted_call_policy_is_stack_config_checked_before_deploy() -> None:
     config = ComputeConfig.model_validate(
-        {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerInterruptedCalls": "fail"}
+        {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerInterruptedCalls": "retry"}
     )
     worker_inputs = dataclasses.replace(inputs({}), config=config)
-    assert worker_environment(worker_inputs)["WORKER_INTERRUPTED_CALLS"] == "fail"
+    assert worker_environment(worker_inputs)["WORKER_INTERRUPTED_CALLS"] == "retry"
     with pytest.raises(ValueError, match="workerInterruptedCalls"):
         ComputeConfig.model_validate(
             {"certificateArn": "arn:aws:acm:eu-west-1:1:cert/x", "workerInterruptedCalls": "x"}

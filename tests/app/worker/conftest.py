@@ -134,7 +134,7 @@ def build_core(
         archive_bucket: str | None = None,
         notifier: Notifier | None = None,
         heartbeat_seconds: float = 30.0,
-        repeat_interrupted_calls: bool = True,
+        repeat_interrupted_calls: bool = False,
         store_engine: AsyncEngine | None = None,
     ) -> WorkerCore:
         now = clock or (lambda: datetime.now(UTC))

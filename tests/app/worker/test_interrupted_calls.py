@@ -1,8 +1,8 @@
-"""WORKER_INTERRUPTED_CALLS: a provider call cut off by a dead worker is made again
-("retry", the default) or never again ("fail": the request fails with worker_interrupted).
+"""WORKER_INTERRUPTED_CALLS: a provider call cut off by a dead worker is never made again
+("fail", the default: the request fails with worker_interrupted) or made again ("retry").
 
-"Dead" is simulated as in test_worker_core: a worker claims (and, here, starts its call)
-and never finishes; the next worker's clock is past the lease.
+"Dead" is simulated as in test_worker_core: a worker claims (and, here, marks its call as
+started) and never finishes; the next worker's clock is past the lease.
 """
 
 from __future__ import annotations
@@ -37,8 +37,8 @@ async def dead_worker_with_call_in_flight(
     make_store: Callable[..., JobStore], request_id: str
 ) -> None:
     store = make_store()
-    assert await store.claim(request_id, owner="dead", lease_seconds=60) is not None
-    assert await store.mark_calling(request_id, owner="dead")
+    job = await store.claim(request_id, owner="dead", lease_seconds=60, calling=True)
+    assert job is not None and not job.interrupted
 
 
 async def test_fail_policy_closes_a_call_a_dead_worker_had_in_flight(
@@ -70,7 +70,8 @@ async def test_fail_policy_runs_a_job_whose_dead_worker_never_started_the_call(
     tenant: str,
 ) -> None:
     provider, request_id = FakeProvider(), await make_request()
-    # Claimed, then died waiting for a call slot: nothing reached the provider.
+    # Claimed without the mark (a worker under "retry", claiming before its call slot),
+    # then died waiting for the slot: nothing reached the provider.
     assert await make_store().claim(request_id, owner="dead", lease_seconds=60) is not None
 
     core = build_core(provider, owner="b", clock=after_lease, repeat_interrupted_calls=False)
@@ -93,7 +94,7 @@ async def test_retry_policy_makes_the_interrupted_call_again(
     provider, request_id = FakeProvider(), await make_request()
     await dead_worker_with_call_in_flight(make_store, request_id)
 
-    core = build_core(provider, owner="b", clock=after_lease)
+    core = build_core(provider, owner="b", clock=after_lease, repeat_interrupted_calls=True)
     result = await core.process(message(request_id, tenant, receive_count=2))
 
     assert result.outcome is Outcome.COMPLETED
@@ -127,23 +128,108 @@ async def test_a_call_cancelled_at_shutdown_is_handed_back_or_closed_by_policy( 
     assert (row["status"], row["error_code"], row["lease_owner"]) == (status, error_code, None)
 
 
-async def test_a_job_refused_a_call_slot_at_stop_is_released_not_failed(
+@pytest.mark.parametrize("repeat", [False, True], ids=["fail", "retry"])
+async def test_a_job_refused_a_call_slot_at_stop_goes_back_unclaimed_or_released(
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
     tenant: str,
+    repeat: bool,
 ) -> None:
+    # "fail" waits for the slot before claiming; "retry" claims, then releases the row.
     provider, request_id = FakeProvider(), await make_request()
     stop = asyncio.Event()
     stop.set()
-    core = build_core(provider, repeat_interrupted_calls=False)
+    core = build_core(provider, repeat_interrupted_calls=repeat)
 
     result = await core.process(message(request_id, tenant), calls=ProviderCalls(1, stop=stop))
 
     assert (result.outcome, result.reason, result.retry_after) == (Outcome.RETRY, "stopping", 0)
     assert provider.calls == []
     row = await row_of(engine, request_id)
-    assert (row["status"], row["call_started_at"]) == (RequestStatus.PENDING, None)
+    assert (row["status"], row["call_started_at"], row["lease_owner"]) == (
+        RequestStatus.PENDING,
+        None,
+        None,
+    )
+    assert row["attempts"] == (1 if repeat else 0)
+
+
+async def test_fail_policy_claims_only_once_the_job_holds_a_call_slot(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+) -> None:
+    # A worker killed while its jobs wait for slots leaves those rows pending, not marked:
+    # only calls really in flight are failed as interrupted.
+    provider, request_id = FakeProvider(), await make_request()
+    calls = ProviderCalls(1)
+    await calls.acquire()  # every slot busy
+    core = build_core(provider)
+    job = asyncio.create_task(core.process(message(request_id, tenant), calls=calls))
+    await asyncio.sleep(0.3)
+
+    assert not job.done()
+    row = await row_of(engine, request_id)
+    assert (row["status"], row["lease_owner"], row["call_started_at"]) == (
+        RequestStatus.PENDING,
+        None,
+        None,
+    )
+    calls.release()
+    result = await asyncio.wait_for(job, timeout=10)
+
+    assert result.outcome is Outcome.COMPLETED
+    assert calls.in_flight == 0
+    row = await row_of(engine, request_id)
+    assert row["call_started_at"] is not None  # marked by the claim, in the slot
+
+
+@pytest.mark.parametrize("calling", [True, False])
+async def test_the_claim_sets_or_clears_the_call_mark(
+    make_store: Callable[..., JobStore],
+    engine: AsyncEngine,
+    make_request: Callable[..., Any],
+    calling: bool,
+) -> None:
+    request_id = await make_request()
+    await dead_worker_with_call_in_flight(make_store, request_id)
+    store = make_store(clock=after_lease)
+
+    job = await store.claim(request_id, owner="b", lease_seconds=60, calling=calling)
+
+    assert job is not None and job.interrupted  # read from the row as it was
+    marked = (await row_of(engine, request_id))["call_started_at"]
+    assert (marked is not None) is calling
+
+
+async def test_a_row_whose_parameters_cannot_be_read_goes_back_unmarked(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+) -> None:
+    # Claimed with the mark, but no call was made: the next delivery must not fail it as
+    # interrupted.
+    request_id = await make_request()
+    table = InferenceRequest.__table__
+    async with engine.begin() as conn:
+        await conn.execute(
+            update(table).where(table.c.id == request_id).values(parameters={"max_tokens": "x"})
+        )
+    provider = FakeProvider()
+
+    result = await build_core(provider).process(message(request_id, tenant))
+
+    assert (result.outcome, result.reason) == (Outcome.RETRY, "worker_error")
+    assert provider.calls == []
+    row = await row_of(engine, request_id)
+    assert (row["status"], row["call_started_at"], row["lease_owner"]) == (
+        RequestStatus.PENDING,
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -160,10 +246,10 @@ async def test_a_claim_waiting_on_the_row_lock_reads_the_row_as_committed(
     # READ COMMITTED: the claim's UPDATE re-checks the newest row after the lock wait; its
     # reading of the row's previous state must be of that same row, not of its snapshot.
     request_id, store = await make_request(), make_store()
-    assert await store.claim(request_id, owner="a", lease_seconds=60) is not None
     releasing = not interrupted
-    if releasing:  # marked before, so the snapshot alone would say "interrupted"
-        assert await store.mark_calling(request_id, owner="a")
+    # Marked before a release, so the snapshot alone would say "interrupted".
+    job = await store.claim(request_id, owner="a", lease_seconds=60, calling=releasing)
+    assert job is not None
     table = InferenceRequest.__table__
     change = (
         {"status": RequestStatus.PENDING, "lease_owner": None, "call_started_at": None}
@@ -213,9 +299,9 @@ async def test_the_one_row_claim_reports_an_interrupted_call_too(
             )
     store = JobStore(sqlite_engine)
     for request_id in ("called", "claimed"):
-        assert await store.claim(request_id, owner="dead", lease_seconds=60) is not None
-    assert await store.mark_calling("called", owner="dead")
-    assert not await store.mark_calling("claimed", owner="someone-else")
+        calling = request_id == "called"
+        job = await store.claim(request_id, owner="dead", lease_seconds=60, calling=calling)
+        assert job is not None
 
     later = JobStore(sqlite_engine, clock=after_lease)
     called = await later.claim("called", owner="b", lease_seconds=60)
@@ -230,19 +316,9 @@ async def test_the_one_row_claim_reports_an_interrupted_call_too(
 
 
 def test_the_setting_maps_to_the_config_and_rejects_unknown_values() -> None:
-    assert WorkerConfig.from_settings(WorkerSettings()).repeat_interrupted_calls
-    fail = WorkerSettings(worker_interrupted_calls="fail")
-    assert not WorkerConfig.from_settings(fail).repeat_interrupted_calls
+    assert not WorkerConfig.from_settings(WorkerSettings()).repeat_interrupted_calls  # fail
+    assert not WorkerConfig().repeat_interrupted_calls  # the same default
+    retry = WorkerSettings(worker_interrupted_calls="retry")
+    assert WorkerConfig.from_settings(retry).repeat_interrupted_calls
     with pytest.raises(ValueError, match="'retry' or 'fail'"):
         WorkerSettings(worker_interrupted_calls="never")  # type: ignore[arg-type]
-
-
-async def test_no_mark_once_the_lease_has_lapsed(
-    make_store: Callable[..., JobStore], engine: AsyncEngine, make_request: Callable[..., Any]
-) -> None:
-    # Past its lease another worker may take the row: a call started now could be made
-    # twice, so the mark (and with it the call) is refused.
-    request_id = await make_request()
-    assert await make_store().claim(request_id, owner="a", lease_seconds=60) is not None
-    assert not await make_store(clock=after_lease).mark_calling(request_id, owner="a")
-    assert (await row_of(engine, request_id))["call_started_at"] is None

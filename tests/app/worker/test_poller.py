@@ -8,14 +8,23 @@ import signal
 from collections.abc import Callable
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.db.models import InferenceRequest, RequestStatus
 from app.worker.calls import ProviderCalls
+from app.worker.core import INTERRUPTED
 from app.worker.messages import JobResult, Outcome
 from app.worker.poller import FINISHING_PER_CALL, Poller, install_stop_signals
 from tests.app.worker.worker_support import FakeProvider, body_for, row_of
+
+
+async def in_flight(sqs: Any, queue_url: str) -> int:
+    """Messages received and not yet deleted or handed back."""
+    name = "ApproximateNumberOfMessagesNotVisible"
+    answer = await sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=[name])
+    return int(answer["Attributes"][name])
 
 
 async def statuses(engine: AsyncEngine, ids: list[str]) -> dict[str, str]:
@@ -70,20 +79,30 @@ async def test_poller_processes_every_request_once_with_duplicates(  # noqa: PLR
     assert left["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == str(parked)
 
 
-async def test_stop_releases_inflight_job_and_makes_message_visible(  # noqa: PLR0917
+@pytest.mark.parametrize(
+    ("repeat", "status", "error_code"),
+    [(True, RequestStatus.PENDING, None), (False, RequestStatus.FAILED, INTERRUPTED)],
+    ids=["retry", "fail"],
+)
+async def test_stop_hands_back_or_closes_the_inflight_job_and_makes_message_visible(  # noqa: PLR0917
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
     tenant: str,
     aws_clients: dict[str, Any],
     queues: dict[str, str],
+    repeat: bool,
+    status: str,
+    error_code: str | None,
 ) -> None:
+    # A call still running at the end of the grace is cut off: "retry" hands the row back
+    # for the next delivery, "fail" (the default) closes it so the call is never made twice.
     sqs, queue_url = aws_clients["sqs"], queues["queue_url"]
     request_id = await make_request()
     await sqs.send_message(QueueUrl=queue_url, MessageBody=body_for(request_id, tenant))
     provider, stop = FakeProvider(gate=asyncio.Event()), asyncio.Event()
     poller = Poller(
-        core=build_core(provider),
+        core=build_core(provider, repeat_interrupted_calls=repeat),
         sqs=sqs,
         queue_url=queue_url,
         concurrency=2,
@@ -97,26 +116,30 @@ async def test_stop_releases_inflight_job_and_makes_message_visible(  # noqa: PL
     await asyncio.wait_for(running, timeout=10)
 
     row = await row_of(engine, request_id)
-    assert (row["status"], row["lease_owner"]) == (RequestStatus.PENDING, None)
+    assert (row["status"], row["lease_owner"], row["error_code"]) == (status, None, error_code)
     again = await sqs.receive_message(QueueUrl=queue_url, WaitTimeSeconds=0)
     assert len(again.get("Messages", [])) == 1
 
 
-async def test_stop_hands_back_a_claimed_job_still_waiting_for_a_call_slot(  # noqa: PLR0917
+@pytest.mark.parametrize("repeat", [True, False], ids=["retry", "fail"])
+async def test_stop_hands_back_a_job_still_waiting_for_a_call_slot(  # noqa: PLR0917
     build_core: Callable[..., Any],
     make_request: Callable[..., Any],
     engine: AsyncEngine,
     tenant: str,
     aws_clients: dict[str, Any],
     queues: dict[str, str],
+    repeat: bool,
 ) -> None:
+    # "retry" claims before waiting for the slot (the row is handed back); "fail" waits
+    # for the slot before it claims (the row is never touched).
     sqs, queue_url = aws_clients["sqs"], queues["queue_url"]
     ids = [await make_request() for _ in range(2)]
     entries = [{"Id": str(n), "MessageBody": body_for(i, tenant)} for n, i in enumerate(ids)]
     await sqs.send_message_batch(QueueUrl=queue_url, Entries=entries)
     provider, stop, done = FakeProvider(gate=asyncio.Event()), asyncio.Event(), []
     poller = Poller(
-        core=build_core(provider),
+        core=build_core(provider, repeat_interrupted_calls=repeat),
         sqs=sqs,
         queue_url=queue_url,
         concurrency=1,
@@ -127,12 +150,16 @@ async def test_stop_hands_back_a_claimed_job_still_waiting_for_a_call_slot(  # n
 
     running = asyncio.create_task(poller.run(stop))
     await asyncio.wait_for(provider.started.wait(), timeout=10)
-    # The other job is claimed and waits for the one call slot.
+    # The other job waits for the one call slot, claimed ("retry") or not ("fail").
+    waiting = {RequestStatus.PROCESSING} if repeat else {RequestStatus.PENDING}
+    expected = {RequestStatus.PROCESSING} | waiting
     for _ in range(200):  # bounded: 10 s
-        if set((await statuses(engine, ids)).values()) == {RequestStatus.PROCESSING}:
+        found = set((await statuses(engine, ids)).values())
+        if found == expected and await in_flight(sqs, queue_url) == len(ids):
             break
         await asyncio.sleep(0.05)
-    assert set((await statuses(engine, ids)).values()) == {RequestStatus.PROCESSING}
+    assert found == expected
+    assert await in_flight(sqs, queue_url) == len(ids)  # both received: one runs, one waits
     stop.set()
     # Handed back at once, while the running call still has not answered.
     for _ in range(100):  # bounded: 5 s
