@@ -1,11 +1,14 @@
 """Long-polling SQS loops with bounded concurrency, visibility heartbeat and graceful stop.
 
 ``concurrency`` (WORKER_CONCURRENCY) bounds the provider calls in flight
-(app/worker/calls.py); the claim before a call and the store, archive and notification
-after it run outside that bound, so the poller holds up to ``FINISHING_PER_CALL`` x
-``concurrency`` more jobs in those phases, plus ``prefetch`` received messages waiting for
-a call slot: a freed slot starts the next call at once and never more than
-``concurrency`` calls run.
+(app/worker/calls.py); the store, archive and notification after a call (and, under
+WORKER_INTERRUPTED_CALLS=retry, the claim before it) run outside that bound, so the
+poller holds up to ``FINISHING_PER_CALL`` x ``concurrency`` more jobs in those phases,
+plus ``prefetch`` received messages waiting for a call slot: a freed slot starts the
+next job at once and never more than ``concurrency`` calls run. Under ``fail`` (the
+default) a job claims its row once it holds a slot, since that statement also marks the
+call as started; a message waiting for a slot is then not yet claimed, and comes back
+through the queue if the worker dies.
 
 One ReceiveMessage returns at most 10 messages and takes a round trip, so one loop cannot
 keep many slots busy: one receive loop per 10 held messages runs side by side, each
