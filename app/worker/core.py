@@ -13,7 +13,7 @@ import asyncio
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -161,12 +161,7 @@ class WorkerCore:
                 await slot.acquire()
             except NotStarted:
                 return JobResult(Outcome.RETRY, ref.request_id, retry_after=0, reason="stopping")
-        job = await self._d.store.claim(
-            ref.request_id,
-            owner=self._d.owner,
-            lease_seconds=self._d.config.lease_seconds,
-            calling=marked,
-        )
+        job = await self._claim(ref.request_id, calling=marked)
         if job is None:
             slot.release()
             return await self._not_claimed(ref.request_id)
@@ -175,6 +170,31 @@ class WorkerCore:
             return await self._fail(job, INTERRUPTED, INTERRUPTED_MESSAGE, Outcome.FAILED)
         async with self._heartbeat(job.id, extend_visibility):
             return await self._run(job, message, slot, marked=marked)
+
+    async def _claim(self, request_id: str, *, calling: bool) -> ClaimedJob | None:
+        """The claim, carried through a cancellation of this job (the end of the grace).
+
+        A claim statement already sent commits whether or not anyone waits for it: a job
+        cancelled meanwhile waits for it and hands back the row it took, so the row is
+        not left owned (and, under ``fail``, marked as calling: the next claim would fail
+        it as interrupted although no call was made).
+        """
+        claiming = asyncio.ensure_future(
+            self._d.store.claim(
+                request_id,
+                owner=self._d.owner,
+                lease_seconds=self._d.config.lease_seconds,
+                calling=calling,
+            )
+        )
+        try:
+            return await asyncio.shield(claiming)
+        except asyncio.CancelledError:
+            with suppress(Exception):
+                job = await claiming
+                if job is not None:
+                    await self._d.store.release(job.id, owner=self._d.owner)
+            raise
 
     async def _not_claimed(self, request_id: str) -> JobResult:
         state = await self._d.store.state(request_id)
@@ -206,8 +226,10 @@ class WorkerCore:
                 model=job.model, prompt=job.prompt, parameters=job.parameters
             )
         except Exception:
-            # No call was made: the row goes back unmarked, not failed as interrupted later.
-            await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
+            # No call was made: the row goes back unmarked, not failed as interrupted later
+            # (the original error goes on even if the database refuses the release).
+            with suppress(*DB_WRITE_ERRORS):
+                await asyncio.shield(self._d.store.release(job.id, owner=self._d.owner))
             raise
         tracing.set_attributes(model=job.model)
         try:

@@ -53,19 +53,22 @@ STATEMENT_KINDS = 3
 MAX_INFLIGHT_PER_KIND = 4
 MAX_ROWS = 100
 HOT_CONNECTIONS = STATEMENT_KINDS * MAX_INFLIGHT_PER_KIND
+# Connections of DATABASE_POOL_SIZE kept for the engine's own pool (state reads, fail,
+# release, heartbeats, the reaper) whenever the pool is big enough to spare them.
+ENGINE_RESERVE = 2
 
 
 def hot_connections(pool_size: int) -> int:
     """Bare connections for the grouped statements of a worker with this pool size.
 
     One per statement that can be in flight, so none ever waits for a connection: as many
-    statements of each kind in flight as fit in DATABASE_POOL_SIZE (the Lambda worker
-    sizes it to its batch), at least one and at most MAX_INFLIGHT_PER_KIND. They are
-    opened as first needed. ``build_runtime`` gives the engine's own pool (state, fail,
-    release, heartbeats, the reaper) what is left, so a worker keeps to about
-    DATABASE_POOL_SIZE + DATABASE_MAX_OVERFLOW connections in all.
+    statements of each kind in flight as fit in DATABASE_POOL_SIZE less ENGINE_RESERVE
+    (the Lambda worker sizes the pool to its batch), at least one and at most
+    MAX_INFLIGHT_PER_KIND. They are opened as first needed. ``build_runtime`` gives the
+    engine's own pool what is left, so a worker keeps to about DATABASE_POOL_SIZE +
+    DATABASE_MAX_OVERFLOW connections in all.
     """
-    per_kind = min(MAX_INFLIGHT_PER_KIND, pool_size // STATEMENT_KINDS)
+    per_kind = min(MAX_INFLIGHT_PER_KIND, (pool_size - ENGINE_RESERVE) // STATEMENT_KINDS)
     return STATEMENT_KINDS * max(1, per_kind)
 
 

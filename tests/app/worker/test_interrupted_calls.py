@@ -186,6 +186,47 @@ async def test_fail_policy_claims_only_once_the_job_holds_a_call_slot(
     assert row["call_started_at"] is not None  # marked by the claim, in the slot
 
 
+@pytest.mark.parametrize("repeat", [False, True], ids=["fail", "retry"])
+async def test_a_job_cancelled_during_its_claim_hands_the_row_back(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+    repeat: bool,
+) -> None:
+    # The end of the shutdown grace while the claim statement is on its way: it commits
+    # anyway, so the job waits for it and hands the row back, unmarked. Otherwise "fail"
+    # would later close as interrupted a request whose provider was never called.
+    provider, request_id = FakeProvider(), await make_request()
+    core = build_core(provider, repeat_interrupted_calls=repeat)
+    claims = core.store._claims
+    send = claims._send
+
+    async def slow_send(items: list[Any]) -> list[Any]:
+        await asyncio.sleep(0.3)  # a row-lock wait, or the answer still in transit
+        return await send(items)
+
+    claims._send = slow_send
+    job = asyncio.create_task(core.process(message(request_id, tenant)))
+    await asyncio.sleep(0.1)  # the claim is in flight
+    job.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await job
+    await asyncio.sleep(0.5)  # a statement on its way lands whether or not it is awaited
+
+    assert provider.calls == []
+    row = await row_of(engine, request_id)
+    assert (row["status"], row["lease_owner"], row["call_started_at"]) == (
+        RequestStatus.PENDING,
+        None,
+        None,
+    )
+    later = build_core(provider, owner="b", repeat_interrupted_calls=repeat)
+    result = await later.process(message(request_id, tenant, receive_count=2))
+    assert result.outcome is Outcome.COMPLETED  # at once, without waiting out a lease
+    assert len(provider.calls) == 1
+
+
 @pytest.mark.parametrize("calling", [True, False])
 async def test_the_claim_sets_or_clears_the_call_mark(
     make_store: Callable[..., JobStore],

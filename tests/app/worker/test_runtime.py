@@ -96,7 +96,7 @@ async def test_runtime_processes_a_local_echo_job_on_sqlite(
     assert done[0].outcome.value == "completed"
 
 
-@pytest.mark.parametrize(("pool_size", "statements", "engine_pool"), [(10, 9, 1), (32, 12, 20)])
+@pytest.mark.parametrize(("pool_size", "statements", "engine_pool"), [(10, 6, 4), (32, 12, 20)])
 async def test_runtime_splits_the_connection_budget_and_closes_the_statement_lease(
     aws_env: str, migrated_pg_url: str, pool_size: int, statements: int, engine_pool: int
 ) -> None:

@@ -80,7 +80,7 @@ async def test_connection_killed_by_the_server_is_replaced(
     assert after != before
 
 
-@pytest.mark.parametrize(("pool_size", "most"), [(3, 3), (10, 9), (40, HOT_CONNECTIONS)])
+@pytest.mark.parametrize(("pool_size", "most"), [(3, 3), (10, 6), (40, HOT_CONNECTIONS)])
 async def test_statements_in_flight_at_once_open_at_most_the_hot_connections(
     migrated_pg_url: str, pool_size: int, most: int
 ) -> None:
