@@ -38,6 +38,11 @@ class ProviderCalls:
     async def __aenter__(self) -> None:
         await self.acquire()
 
+    @property
+    def full(self) -> bool:
+        """Every slot is taken: ``acquire`` would wait."""
+        return self._slots.locked()
+
     async def acquire(self) -> None:
         """Take a slot; ``NotStarted`` when the worker is stopping."""
         stop = self._stop
@@ -104,6 +109,11 @@ class CallSlot:
     def __init__(self, calls: ProviderCalls | None) -> None:
         self._calls = calls
         self._held = False
+
+    @property
+    def free(self) -> bool:
+        """``acquire`` would not wait (held already, unbounded, or a slot is free)."""
+        return self._held or self._calls is None or not self._calls.full
 
     async def acquire(self) -> None:
         if self._calls is not None and not self._held:

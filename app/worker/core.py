@@ -158,7 +158,7 @@ class WorkerCore:
         marked = not self._d.config.repeat_interrupted_calls
         if marked:
             try:
-                await slot.acquire()
+                await self._wait_for_slot(slot, ref.request_id, extend_visibility)
             except NotStarted:
                 return JobResult(Outcome.RETRY, ref.request_id, retry_after=0, reason="stopping")
         job = await self._claim(ref.request_id, calling=marked)
@@ -170,6 +170,21 @@ class WorkerCore:
             return await self._fail(job, INTERRUPTED, INTERRUPTED_MESSAGE, Outcome.FAILED)
         async with self._heartbeat(job.id, extend_visibility):
             return await self._run(job, message, slot, marked=marked)
+
+    async def _wait_for_slot(
+        self, slot: CallSlot, request_id: str, extend_visibility: ExtendVisibility | None
+    ) -> None:
+        """Take the call slot before the claim (``fail``), keeping the message invisible.
+
+        No row is held yet, so only the message's visibility is renewed: a wait longer than
+        it (every slot busy with long calls and retries) would otherwise deliver the
+        message again, to no use, and bring it nearer the dead-letter queue.
+        """
+        if slot.free:
+            await slot.acquire()
+            return
+        async with self._heartbeat(request_id, extend_visibility, lease=False):
+            await slot.acquire()
 
     async def _claim(self, request_id: str, *, calling: bool) -> ClaimedJob | None:
         """The claim, carried through a cancellation of this job (the end of the grace).
@@ -460,9 +475,9 @@ class WorkerCore:
 
     @asynccontextmanager
     async def _heartbeat(
-        self, request_id: str, extend_visibility: ExtendVisibility | None
+        self, request_id: str, extend_visibility: ExtendVisibility | None, *, lease: bool = True
     ) -> AsyncIterator[None]:
-        """Keep the lease (and the message's visibility) alive while the job runs.
+        """Keep the lease (``lease``) and the message's visibility alive while the job runs.
 
         The beating task starts once the job has run for one heartbeat. Most jobs end long
         before: a timer is all they cost, where a task per job cost CPU and a loop pass
@@ -471,7 +486,7 @@ class WorkerCore:
         beats: list[asyncio.Task[None]] = []
 
         def start() -> None:
-            beats.append(asyncio.create_task(self._beat(request_id, extend_visibility)))
+            beats.append(asyncio.create_task(self._beat(request_id, extend_visibility, lease)))
 
         timer = asyncio.get_running_loop().call_later(self._d.config.heartbeat_seconds, start)
         try:
@@ -482,14 +497,17 @@ class WorkerCore:
                 task.cancel()
             await asyncio.gather(*beats, return_exceptions=True)
 
-    async def _beat(self, request_id: str, extend_visibility: ExtendVisibility | None) -> None:
+    async def _beat(
+        self, request_id: str, extend_visibility: ExtendVisibility | None, lease: bool
+    ) -> None:
         """Extend now, then every heartbeat, until cancelled."""
         config = self._d.config
         while True:
             try:
-                await self._d.store.extend_lease(
-                    request_id, owner=self._d.owner, lease_seconds=config.lease_seconds
-                )
+                if lease:
+                    await self._d.store.extend_lease(
+                        request_id, owner=self._d.owner, lease_seconds=config.lease_seconds
+                    )
                 if extend_visibility is not None:
                     await extend_visibility(config.visibility_timeout_seconds)
             except Exception:  # noqa: BLE001 -- a missed beat is not fatal; logged, next retries

@@ -227,6 +227,37 @@ async def test_a_job_cancelled_during_its_claim_hands_the_row_back(
     assert len(provider.calls) == 1
 
 
+async def test_fail_policy_keeps_the_message_invisible_while_it_waits_for_a_slot(
+    build_core: Callable[..., Any],
+    make_request: Callable[..., Any],
+    engine: AsyncEngine,
+    tenant: str,
+) -> None:
+    # Not yet claimed, so no lease to renew: only the message's visibility, or SQS would
+    # deliver it again (and count it towards the dead-letter queue) during a long wait.
+    provider, request_id = FakeProvider(), await make_request()
+    calls = ProviderCalls(1)
+    await calls.acquire()  # every slot busy
+    extended: list[int] = []
+
+    async def extend(seconds: int) -> None:
+        extended.append(seconds)
+
+    core = build_core(provider, heartbeat_seconds=0.05)
+    job = asyncio.create_task(
+        core.process(message(request_id, tenant), extend_visibility=extend, calls=calls)
+    )
+    await asyncio.sleep(0.3)
+    waited = len(extended)
+    row = await row_of(engine, request_id)
+    calls.release()
+    result = await asyncio.wait_for(job, timeout=10)
+
+    assert waited >= 2 and set(extended) == {30}
+    assert (row["status"], row["lease_owner"]) == (RequestStatus.PENDING, None)
+    assert result.outcome is Outcome.COMPLETED
+
+
 @pytest.mark.parametrize("calling", [True, False])
 async def test_the_claim_sets_or_clears_the_call_mark(
     make_store: Callable[..., JobStore],
